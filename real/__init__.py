@@ -1,0 +1,1 @@
+"""real package: see the README for its scope (not built yet)."""

@@ -1,0 +1,1 @@
+"""sim package: see the README for its scope (not built yet)."""

@@ -1,0 +1,599 @@
+"""pass@k, coverage and beta-binomial difficulty models.
+
+All functions are small, pure and vectorised: inputs may be NumPy arrays, JAX arrays, nested lists or
+Python scalars; they are broadcast against each other and the result is a float64 NumPy array (a NumPy
+float64 scalar when every input was a scalar). Every quantity returned is a probability (unitless, in
+[0, 1]) unless the docstring says otherwise; counts (n, c, k) are numbers of samples.
+
+Notation: a problem was sampled ``n`` times and ``c`` of the samples are correct; ``k`` is the number of
+samples drawn to solve it; ``p`` is a per-sample success probability.
+
+References
+----------
+- Chen et al. 2021, "Evaluating Large Language Models Trained on Code" (Codex paper): the unbiased
+  pass@k estimator 1 − C(n−c, k)/C(n, k).
+- Brown et al. 2024, "Large Language Monkeys": coverage (fraction of problems solved by any sample).
+- Schaeffer et al. 2025, "How Do Large Language Monkeys Get Their Power (Laws)?": if p ~ Beta(α, β)
+  across problems then 1 − pass_D@k = B(α, β + k)/B(α, β) ~ Γ(α+β)/Γ(β) · k^(−α).
+- Nemhauser, Wolsey and Fisher 1978: greedy maximisation of a monotone submodular function under a
+  cardinality constraint reaches at least 1 − (1 − 1/K)^K ≥ 1 − 1/e of the optimum.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from scipy import optimize, special
+
+from theory._validate import as_count_array, as_float_array, check_not_above
+
+__all__ = [
+    "pass_at_k",
+    "log_fail_at_k",
+    "pass_at_k_curve",
+    "pass_at_k_from_p",
+    "coverage",
+    "beta_binomial_logpmf",
+    "BetaBinomialFit",
+    "fit_beta_binomial",
+    "predicted_pass_at_k",
+    "predicted_log_fail_at_k",
+    "power_law",
+    "union_pass_at_k",
+    "union_pass_at_k_from_p",
+    "GreedyAllocation",
+    "greedy_budget_allocation",
+    "greedy_budget_allocation_from_p",
+]
+
+# exp(-750) underflows to 0.0 in float64, so once log C(n−c,k)/C(n,k) ≤ −k·c/n < −750 the ratio is 0.
+_UNDERFLOW_LOG = 750.0
+# Work arrays of the pass@k kernel hold at most this many float64 entries (8 MiB).
+_CHUNK = 1 << 20
+
+
+# ----------------------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------------------
+
+
+def _unit_interval(x, name: str) -> np.ndarray:
+    """Independent probabilities: finite floats in [0, 1] (no sum constraint)."""
+    arr = as_float_array(x, name)
+    for bad, what in ((arr < 0, ">= 0"), (arr > 1, "<= 1")):
+        if bad.any():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{name}: probabilities must be {what}, got {arr[bad].flat[0]} at index {idx}")
+    return arr
+
+
+def _positive(x, name: str) -> np.ndarray:
+    arr = as_float_array(x, name)
+    bad = arr <= 0
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name}: must be > 0, got {arr[bad].flat[0]} at index {idx}")
+    return arr
+
+
+def _out(arr: np.ndarray):
+    """float64 array, or a NumPy float64 scalar for 0-d results."""
+    arr = np.asarray(arr, dtype=np.float64)
+    return arr[()] if arr.ndim == 0 else arr
+
+
+def _log_ratio_terms(n: np.ndarray, m: np.ndarray, big: np.ndarray) -> np.ndarray:
+    """Σ_{i<m} log(1 − big/(n−i)) for 1-d int64 arrays (m >= 1), each row summed pairwise (np.sum).
+
+    Rows are grouped by m so that no row is padded: the result of a row is then bitwise independent
+    of the other rows in the batch.
+    """
+    out = np.empty(n.shape, dtype=np.float64)
+    if n.size == 0:
+        return out
+    order = np.argsort(m, kind="stable")
+    n_s, m_s, b_s = n[order].astype(np.float64), m[order], big[order].astype(np.float64)
+    res = np.empty(n.shape, dtype=np.float64)
+    bounds = np.concatenate([[0], np.flatnonzero(np.diff(m_s)) + 1, [n.size]])
+    for g0, g1 in zip(bounds[:-1], bounds[1:]):
+        width = int(m_s[g0])
+        i = np.arange(width, dtype=np.float64)
+        step = max(1, _CHUNK // width)
+        for start in range(g0, g1, step):
+            stop = min(g1, start + step)
+            den = n_s[start:stop, None] - i  # n − i: exact integers in float64, all >= 1
+            bb = b_s[start:stop, None]
+            x = bb / den  # correctly rounded
+            with np.errstate(divide="ignore"):
+                # log1p(−x) is accurate to ~1 ulp relative while x <= 1/2; beyond, log of the correctly
+                # rounded q = (n − i − big)/(n − i) = 1 − x is (|term| >= log 2 there).
+                term = np.where(x <= 0.5, np.log1p(-x), np.log((den - bb) / den))
+            res[start:stop] = np.sum(term, axis=1)
+    out[order] = res
+    return out
+
+
+def _log_fail(n: np.ndarray, c: np.ndarray, k: np.ndarray, *, cutoff: bool) -> np.ndarray:
+    """log[C(n−c, k)/C(n, k)] for validated, broadcast int64 arrays (0 <= c, k <= n).
+
+    Uses the symmetric product C(n−c,k)/C(n,k) = ∏_{i<m} (1 − M/(n−i)), m = min(c,k), M = max(c,k),
+    summed in log space over m terms (pairwise). −inf where n − c < k. With ``cutoff`` the value is
+    reported as −inf once the bound log ratio <= −c·k/n certifies that exp() underflows to 0.
+    """
+    shape = n.shape
+    n, c, k = n.ravel(), c.ravel(), k.ravel()
+    out = np.zeros(n.shape, dtype=np.float64)
+    m = np.minimum(c, k)
+    big = np.maximum(c, k)
+    zero = n - c < k
+    out[zero] = -np.inf
+    active = ~zero & (m > 0)
+    if cutoff:
+        far = active & (m.astype(np.float64) * big.astype(np.float64) > _UNDERFLOW_LOG * n.astype(np.float64))
+        out[far] = -np.inf
+        active &= ~far
+    idx = np.flatnonzero(active)
+    if idx.size:
+        triples = np.stack([n[idx], m[idx], big[idx]], axis=1)
+        uniq, inv = np.unique(triples, axis=0, return_inverse=True)
+        vals = _log_ratio_terms(uniq[:, 0], uniq[:, 1], uniq[:, 2])
+        out[idx] = vals[np.asarray(inv).ravel()]
+    return out.reshape(shape)
+
+
+def _counts_nck(n, c, k, *, k_min: int):
+    n_a = as_count_array(n, "n")
+    c_a = as_count_array(c, "c")
+    k_a = as_count_array(k, "k", minimum=k_min)
+    check_not_above(c_a, n_a, "c", "n")
+    check_not_above(k_a, n_a, "k", "n")
+    return np.broadcast_arrays(n_a, c_a, k_a)
+
+
+# ----------------------------------------------------------------------------------------------------
+# pass@k
+# ----------------------------------------------------------------------------------------------------
+
+
+def pass_at_k(n, c, k):
+    """Unbiased pass@k estimator of Chen et al. 2021 (Codex paper, eq. 1): 1 − C(n−c, k)/C(n, k).
+
+    The probability (unitless) that a uniformly random k-subset of the n observed samples, c of them
+    correct, holds at least one correct sample; 1 when n − c < k. Computed as
+    1 − exp(Σ_{i<m} log(1 − M/(n−i))) with m = min(c, k), M = max(c, k) (the ratio is symmetric in c
+    and k), i.e. m log-terms summed pairwise, each accurate to about one ulp; absolute error ~1e-15 for
+    n up to 10^6. Terms are only formed for distinct (n, c, k) and only while c·k/n <= 750 (beyond that
+    the ratio underflows to 0), so batches of 10^5 problems are fast.
+
+    Args:
+      n: samples per problem (int >= 1), c: correct samples (0 <= c <= n), k: draws (1 <= k <= n).
+        Broadcast against each other.
+    Returns:
+      pass@k, float64 array of the broadcast shape (a float64 scalar for scalar inputs).
+    """
+    n_a, c_a, k_a = _counts_nck(n, c, k, k_min=1)
+    return _out(-np.expm1(_log_fail(n_a, c_a, k_a, cutoff=True)))
+
+
+def log_fail_at_k(n, c, k):
+    """Natural log of 1 − pass@k = log[C(n−c, k)/C(n, k)] (Chen et al. 2021), in nats, <= 0.
+
+    Accurate in relative terms even where pass@k rounds to 1 (−inf when n − c < k); costs min(c, k)
+    log-terms per distinct (n, c, k). Arguments as in :func:`pass_at_k` except that k = 0 is allowed (0).
+    """
+    n_a, c_a, k_a = _counts_nck(n, c, k, k_min=0)
+    return _out(_log_fail(n_a, c_a, k_a, cutoff=False))
+
+
+def pass_at_k_curve(n, c, ks):
+    """Mean over problems of the unbiased pass@k (Chen et al. 2021), for each k in ``ks``.
+
+    Args:
+      n, c: per-problem counts, broadcast to shape [P] (or any shape; all entries are problems).
+      ks: draws, shape [K]; each must be <= every n.
+    Returns:
+      float64 array [K] (the coverage curve estimate of Brown et al. 2024), unitless.
+    """
+    n_a = as_count_array(n, "n")
+    c_a = as_count_array(c, "c")
+    k_a = np.atleast_1d(as_count_array(ks, "ks", minimum=1))
+    if k_a.ndim != 1:
+        raise ValueError(f"ks: must be a scalar or 1-d, got shape {k_a.shape}")
+    n_b, c_b = (a.ravel() for a in np.broadcast_arrays(n_a, c_a))
+    check_not_above(c_b, n_b, "c", "n")
+    if n_b.size == 0:
+        raise ValueError("n: need at least one problem")
+    check_not_above(k_a, np.full(k_a.shape, n_b.min()), "ks", "min(n)")
+    vals = _log_fail(*np.broadcast_arrays(n_b[None, :], c_b[None, :], k_a[:, None]), cutoff=True)
+    return -np.expm1(vals).mean(axis=1)
+
+
+def pass_at_k_from_p(p, k):
+    """pass@k of a problem with known per-sample success probability p: 1 − (1 − p)^k.
+
+    Sampling with replacement (iid samples); computed as −expm1(k · log1p(−p)), accurate for tiny p.
+    Args: p in [0, 1]; k integer >= 0 (k = 0 gives 0). Broadcast. Returns a probability (unitless).
+    """
+    p_a = _unit_interval(p, "p")
+    k_a = as_count_array(k, "k")
+    p_a, k_a = np.broadcast_arrays(p_a, k_a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        val = -np.expm1(k_a * np.log1p(-p_a))
+    return _out(np.where(k_a == 0, 0.0, val))
+
+
+def coverage(c, axis=0):
+    """Coverage (Brown et al. 2024): fraction of problems with at least one correct sample, c >= 1.
+
+    Args: c: correct counts, problems along ``axis`` (default 0; None = all entries). Returns a
+    fraction in [0, 1] (array over the remaining axes, e.g. per checkpoint for c of shape [P, J]).
+    """
+    c_a = as_count_array(c, "c")
+    if c_a.size == 0:
+        raise ValueError("c: need at least one problem")
+    return _out(np.mean(c_a > 0, axis=axis))
+
+
+# ----------------------------------------------------------------------------------------------------
+# beta-binomial difficulty model
+# ----------------------------------------------------------------------------------------------------
+
+
+def beta_binomial_logpmf(c, n, alpha, beta):
+    """log P(c | n, α, β) of the beta-binomial, in nats.
+
+    P(c) = C(n, c) B(c + α, n − c + β)/B(α, β): c correct of n samples when the problem's success
+    probability is p ~ Beta(α, β). Broadcast; α, β > 0; 0 <= c <= n.
+    """
+    c_a = as_count_array(c, "c")
+    n_a = as_count_array(n, "n")
+    a = _positive(alpha, "alpha")
+    b = _positive(beta, "beta")
+    check_not_above(c_a, n_a, "c", "n")
+    log_binom = special.gammaln(n_a + 1.0) - special.gammaln(c_a + 1.0) - special.gammaln(n_a - c_a + 1.0)
+    return _out(log_binom + special.betaln(c_a + a, n_a - c_a + b) - special.betaln(a, b))
+
+
+@dataclasses.dataclass(frozen=True)
+class BetaBinomialFit:
+    """Maximum-likelihood Beta(alpha, beta) fit of per-problem success probabilities.
+
+    log_likelihood: Σ_i log P(c_i | n_i, α, β) in nats, including the log C(n_i, c_i) terms (so it is
+    comparable to ``scipy.stats.betabinom.logpmf(c, n, a, b).sum()``). n_problems: problems with
+    n_i >= 1 used in the fit. converged: the optimiser reported success and no bound is active
+    (an active upper bound means the data are not over-dispersed: the MLE is the binomial limit).
+    """
+
+    alpha: float
+    beta: float
+    log_likelihood: float
+    n_problems: int
+    converged: bool
+
+
+_LOG_BOUNDS = (-12.0, 16.0)  # log α, log β search box: α, β ∈ [6e-6, 8.9e6]
+
+
+def _moment_start(n: np.ndarray, c: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Method-of-moments start (log α, log β) for unequal n_i: var(c/n) = μ(1−μ)(1/n + (1 − 1/n)ρ)."""
+    mu = float(np.sum(w * c) / np.sum(w * n))
+    mu = min(max(mu, 1e-6), 1 - 1e-6)
+    phat = c / n
+    s2 = float(np.sum(w * (phat - mu) ** 2) / np.sum(w))
+    inv_n = float(np.sum(w / n) / np.sum(w))
+    if 1 - inv_n > 1e-12:
+        rho = (s2 / (mu * (1 - mu)) - inv_n) / (1 - inv_n)
+    else:
+        rho = 0.5
+    rho = min(max(rho, 1e-4), 1 - 1e-4)
+    s = 1 / rho - 1  # α + β
+    start = np.log([mu * s, (1 - mu) * s])
+    return np.clip(start, _LOG_BOUNDS[0] + 1, _LOG_BOUNDS[1] - 1)
+
+
+def fit_beta_binomial(n, c) -> BetaBinomialFit:
+    """Maximum-likelihood fit of p ~ Beta(α, β) from per-problem counts (c_i correct of n_i).
+
+    Maximises Σ_i log BetaBinom(c_i | n_i, α, β) over (log α, log β) with L-BFGS-B and the analytic
+    (digamma) gradient, started at the method of moments, falling back to Nelder-Mead. Problems
+    with n_i = 0 carry no information and are dropped. This is the difficulty model of Schaeffer et
+    al. 2025 (α is the power-law exponent of 1 − pass_D@k).
+
+    Raises ValueError (naming ``c``) when every problem has c_i = 0 or every problem has c_i = n_i:
+    the likelihood then increases without bound towards a point mass at p = 0 (resp. 1).
+    Data that are under-dispersed relative to the binomial put the MLE at α, β → ∞; the fit then
+    stops at the search box (α, β <= 8.9e6) with ``converged=False``.
+    """
+    n_a = as_count_array(n, "n")
+    c_a = as_count_array(c, "c")
+    check_not_above(c_a, n_a, "c", "n")
+    n_b, c_b = (a.ravel() for a in np.broadcast_arrays(n_a, c_a))
+    keep = n_b > 0
+    n_b, c_b = n_b[keep], c_b[keep]
+    if n_b.size == 0:
+        raise ValueError("n: need at least one problem with n >= 1")
+    if np.all(c_b == 0):
+        raise ValueError("c: every problem has c = 0; the beta-binomial MLE is degenerate (alpha -> 0, point mass at p = 0)")
+    if np.all(c_b == n_b):
+        raise ValueError("c: every problem has c = n; the beta-binomial MLE is degenerate (beta -> 0, point mass at p = 1)")
+
+    pairs, counts = np.unique(np.stack([n_b, c_b], axis=1), axis=0, return_counts=True)
+    nn = pairs[:, 0].astype(np.float64)
+    cc = pairs[:, 1].astype(np.float64)
+    w = counts.astype(np.float64)
+    const = float(np.sum(w * (special.gammaln(nn + 1) - special.gammaln(cc + 1) - special.gammaln(nn - cc + 1))))
+
+    def nll(theta):
+        a, b = np.exp(theta)
+        ll = special.betaln(cc + a, nn - cc + b) - special.betaln(a, b)
+        return -float(np.sum(w * ll))
+
+    def nll_grad(theta):
+        a, b = np.exp(theta)
+        ab = special.digamma(nn + a + b) - special.digamma(a + b)
+        ga = np.sum(w * (special.digamma(cc + a) - special.digamma(a) - ab))
+        gb = np.sum(w * (special.digamma(nn - cc + b) - special.digamma(b) - ab))
+        return nll(theta), -np.array([ga * a, gb * b])
+
+    start = _moment_start(nn, cc, w)
+    bounds = [_LOG_BOUNDS, _LOG_BOUNDS]
+    res = optimize.minimize(nll_grad, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                            options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 1000})
+    best, success = res.x, bool(res.success)
+    if not success or not np.all(np.isfinite(best)):
+        res2 = optimize.minimize(nll, start, method="Nelder-Mead",
+                                 options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
+        x2 = np.clip(res2.x, *_LOG_BOUNDS)
+        if not np.all(np.isfinite(best)) or nll(x2) < nll(best):
+            best, success = x2, bool(res2.success)
+    at_bound = bool(np.any(np.isclose(best, _LOG_BOUNDS[1], atol=1e-6)) or np.any(np.isclose(best, _LOG_BOUNDS[0], atol=1e-6)))
+    a, b = (float(v) for v in np.exp(best))
+    return BetaBinomialFit(alpha=a, beta=b, log_likelihood=const - nll(best), n_problems=int(n_b.size),
+                           converged=success and not at_bound)
+
+
+_ASYM_X = 30.0  # Stirling series for log Γ used for arguments >= this
+_DIRECT_K = 64  # below this many factors, log B(α, β+k)/B(α, β) is summed factor by factor
+# Stirling series S(x) = Σ B_2n / (2n (2n−1) x^(2n−1)), n = 1..6; truncation < 1e-19 at x >= 30
+_STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360)
+
+
+def _stirling_tail(x: np.ndarray) -> np.ndarray:
+    """log Γ(x) − [(x − ½) log x − x + ½ log 2π] for x >= 30."""
+    z = 1.0 / (x * x)
+    acc = np.zeros_like(x)
+    for coef in reversed(_STIRLING):
+        acc = acc * z + coef
+    return acc / x
+
+
+def _phi(t: np.ndarray) -> np.ndarray:
+    """(1 + t) log1p(t) − t for t >= 0, without cancellation for small t (series Σ (−t)^n/(n(n−1)))."""
+    small = t < 0.1
+    ts = np.where(small, t, 0.0)
+    series = np.zeros_like(ts)
+    for n in range(20, 1, -1):  # Horner in t: Σ_{n=2}^{20} (−1)^n t^n / (n (n−1))
+        series = series * ts + (-1) ** n / (n * (n - 1))
+    series = series * ts * ts
+    with np.errstate(invalid="ignore"):
+        direct = (1 + t) * np.log1p(t) - t
+    return np.where(small, series, direct)
+
+
+def _lgamma_ratio_rest(x: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """log Γ(x + a) − log Γ(x) − a log x, for x >= 30 (Stirling, no cancellation)."""
+    t = a / x
+    return x * _phi(t) - 0.5 * np.log1p(t) + _stirling_tail(x + a) - _stirling_tail(x)
+
+
+def _log_fail_beta(a: np.ndarray, b: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """log[B(a, b + k)/B(a, b)] = −[log Γ(a+b+k) − log Γ(b+k)] + [log Γ(a+b) − log Γ(b)], accurately.
+
+    k < 64: Σ_{j<k} log1p(−a/(a+b+j)) directly. Otherwise the two log-gamma ratios are expanded with
+    Stirling's series (arguments >= 30) so that the large a·log(b+k) parts cancel analytically.
+    """
+    a, b, k = np.broadcast_arrays(np.asarray(a, float), np.asarray(b, float), np.asarray(k, float))
+    out = np.empty(a.shape)
+    x1, x2 = b, b + k
+    direct = k < _DIRECT_K
+    both = ~direct & (x1 >= _ASYM_X)
+    one = ~direct & ~both  # x1 < 30 <= x2 since k >= 64 > 30
+    if direct.any():
+        j = np.arange(_DIRECT_K, dtype=float)
+        aa, bb, kk = a[direct][:, None], b[direct][:, None], k[direct][:, None]
+        den = aa + bb + j
+        x = aa / den
+        # log1p(−x) while x <= 1/2, else log((b + j)/(a + b + j)) (no cancellation near x = 1)
+        term = np.where(x <= 0.5, np.log1p(-x), np.log((bb + j) / den))
+        out[direct] = np.sum(np.where(j < kk, term, 0.0), axis=1)
+    if both.any():
+        aa, u1, u2, kk = a[both], x1[both], x2[both], k[both]
+        out[both] = -(aa * np.log1p(kk / u1) + _lgamma_ratio_rest(u2, aa) - _lgamma_ratio_rest(u1, aa))
+    if one.any():
+        aa, u1, u2 = a[one], x1[one], x2[one]
+        g1 = special.gammaln(u1 + aa) - special.gammaln(u1)
+        out[one] = -(aa * np.log(u2) + _lgamma_ratio_rest(u2, aa) - g1)
+    return out
+
+
+def predicted_log_fail_at_k(alpha, beta, k):
+    """log(1 − pass_D@k) = log[B(α, β + k)/B(α, β)] for p ~ Beta(α, β), in nats (<= 0).
+
+    Schaeffer et al. 2025. Relative error <~ 1e-11 (against 40-digit mpmath over α ∈ [1e-3, 1e6],
+    β ∈ [1e-3, 1e8], k <= 1e9), also where pass_D@k rounds to 1, so it is the quantity to fit the power
+    law k^(−α) on; the naive scipy betaln difference loses up to ~3e-7 absolute on that grid.
+    Broadcast over α, β > 0 and integer k >= 0.
+    """
+    a = _positive(alpha, "alpha")
+    b = _positive(beta, "beta")
+    k_a = as_count_array(k, "k")
+    return _out(_log_fail_beta(a, b, k_a))
+
+
+def predicted_pass_at_k(alpha, beta, k):
+    """Dataset pass@k when p ~ Beta(α, β): pass_D@k = E[1 − (1 − p)^k] = 1 − B(α, β + k)/B(α, β).
+
+    Schaeffer et al. 2025 (beta difficulty distribution); computed as −expm1(log B(α, β+k) − log B(α, β))
+    with the log-ratio from :func:`predicted_log_fail_at_k` (a cancellation-free Stirling form of the
+    betaln difference). Broadcast over α, β > 0 and integer k >= 0. Unitless.
+    """
+    return _out(-np.expm1(predicted_log_fail_at_k(alpha, beta, k)))
+
+
+def power_law(alpha, beta):
+    """Large-k power law of a Beta(α, β) difficulty distribution (Schaeffer et al. 2025, Thm 3.1).
+
+    −log pass_D@k ≈ 1 − pass_D@k = Γ(α+β)Γ(β+k)/(Γ(β)Γ(α+β+k)) ~ prefactor · k^(−exponent) as k → ∞,
+    with prefactor = Γ(α+β)/Γ(β) (unitless) and exponent = α (the Beta's first shape parameter: the
+    density near p = 0 behaves as p^(α−1)). Returns ``(prefactor, exponent)``, broadcast.
+    """
+    a = _positive(alpha, "alpha")
+    b = _positive(beta, "beta")
+    a, b = np.broadcast_arrays(a, b)
+    return _out(np.exp(special.gammaln(a + b) - special.gammaln(b))), _out(a.copy())
+
+
+# ----------------------------------------------------------------------------------------------------
+# union over checkpoints
+# ----------------------------------------------------------------------------------------------------
+
+
+def union_pass_at_k(n, c, k):
+    """Exact union pass@k over checkpoints: 1 − ∏_j C(n_j − c_j, k_j)/C(n_j, k_j).
+
+    The probability (unitless) that at least one of the k_j samples drawn without replacement from
+    checkpoint j's n_j samples (c_j correct), independently across checkpoints, is correct. The
+    per-checkpoint factor is the Chen et al. 2021 failure ratio. The last axis indexes checkpoints
+    j (e.g. shapes [P, J] for n, c and [J] for k); 0-d inputs are one checkpoint. k_j = 0 is allowed
+    (the checkpoint contributes nothing). Returns an array of the broadcast shape without the last axis.
+    """
+    n_a, c_a, k_a = _counts_nck(n, c, k, k_min=0)
+    n_a, c_a, k_a = (np.atleast_1d(x) for x in (n_a, c_a, k_a))
+    log_fail = _log_fail(n_a, c_a, k_a, cutoff=True)
+    return _out(-np.expm1(np.sum(log_fail, axis=-1)))
+
+
+def union_pass_at_k_from_p(p, k):
+    """Union pass@k over checkpoints with known success probabilities: 1 − ∏_j (1 − p_j)^{k_j}.
+
+    k_j iid samples (with replacement) from checkpoint j, independent across checkpoints; last axis =
+    checkpoints. p_j in [0, 1]; integer k_j >= 0 (k_j = 0 contributes nothing). Unitless.
+    """
+    p_a = _unit_interval(p, "p")
+    k_a = as_count_array(k, "k")
+    p_a, k_a = (np.atleast_1d(x) for x in np.broadcast_arrays(p_a, k_a))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(k_a == 0, 0.0, k_a * np.log1p(-p_a))
+    return _out(-np.expm1(np.sum(terms, axis=-1)))
+
+
+# ----------------------------------------------------------------------------------------------------
+# greedy allocation of a sampling budget across checkpoints
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class GreedyAllocation:
+    """Result of a greedy budget allocation.
+
+    allocation: int64 [J], samples given to each checkpoint (sums to total_k). value: mean over
+    problems of the union pass@k at ``allocation`` (unitless). order: int64 [total_k], the checkpoint
+    chosen at each step. trajectory: float64 [total_k + 1], the mean union pass@k after 0, 1, ... steps.
+    """
+
+    allocation: np.ndarray
+    value: float
+    order: np.ndarray
+    trajectory: np.ndarray
+
+
+_TIE_TOL = 1e-12
+
+
+def _greedy(step_log, caps: np.ndarray, total_k: int, n_problems: int) -> GreedyAllocation:
+    """Generic greedy: step_log(kvec) -> [P, J] log-factor of one more sample per checkpoint."""
+    J = caps.shape[0]
+    kvec = np.zeros(J, dtype=np.int64)
+    logf = np.zeros(n_problems, dtype=np.float64)
+    traj = [0.0]
+    order = []
+    for _ in range(total_k):
+        with np.errstate(invalid="ignore"):
+            cand = logf[:, None] + step_log(kvec)  # [P, J]
+        vals = np.mean(-np.expm1(cand), axis=0)
+        vals = np.where(kvec < caps, vals, -np.inf)
+        best = vals.max()
+        j = int(np.flatnonzero(vals >= best - _TIE_TOL)[0])  # ties (to 1e-12) -> lowest index
+        logf = cand[:, j]
+        kvec[j] += 1
+        order.append(j)
+        traj.append(float(vals[j]))
+    return GreedyAllocation(allocation=kvec, value=traj[-1], order=np.asarray(order, dtype=np.int64),
+                            trajectory=np.asarray(traj))
+
+
+def _budget(total_k) -> int:
+    arr = as_count_array(total_k, "total_k")
+    if arr.ndim:
+        raise ValueError(f"total_k: must be a scalar, got shape {arr.shape}")
+    return int(arr)
+
+
+def _as_problems_by_checkpoints(arrays):
+    arrays = np.broadcast_arrays(*arrays)
+    if arrays[0].ndim == 1:
+        arrays = [a[None, :] for a in arrays]
+    if arrays[0].ndim != 2:
+        raise ValueError(f"n: expected shape [J] or [P, J], got {arrays[0].shape}")
+    return arrays
+
+
+def greedy_budget_allocation(n, c, total_k) -> GreedyAllocation:
+    """Greedy allocation of a budget of K samples across J checkpoints to maximise mean union pass@k.
+
+    Objective: F(k) = mean_i [1 − ∏_j C(n_ij − c_ij, k_j)/C(n_ij, k_j)] (see :func:`union_pass_at_k`).
+    Adds one sample at a time to the checkpoint whose extra sample raises F the most (ties within 1e-12
+    go to the lowest index), subject to k_j <= min_i n_ij. Each step multiplies the failure ratio by
+    (n − c − k_j)/(n − k_j), so a step costs O(P·J).
+
+    This is a heuristic, not an exact optimiser. F is monotone and DR-submodular on the integer lattice
+    (each failure ratio is convex and log-concave in k_j, and checkpoints interact through a product), so
+    by Nemhauser et al. 1978 greedy attains F >= (1 − (1 − 1/K)^K) · max F >= (1 − 1/e) · max F; it can
+    be strictly suboptimal (the tests exhibit cases).
+
+    Args: n, c: int arrays [P, J] (or [J] for one problem); total_k: int >= 0, <= Σ_j min_i n_ij.
+    Returns: :class:`GreedyAllocation`.
+    """
+    n_a = as_count_array(n, "n")
+    c_a = as_count_array(c, "c")
+    check_not_above(c_a, n_a, "c", "n")
+    n2, c2 = _as_problems_by_checkpoints([n_a, c_a])
+    K = _budget(total_k)
+    caps = n2.min(axis=0)
+    if K > caps.sum():
+        raise ValueError(f"total_k: must be <= sum_j min_i n_ij = {int(caps.sum())}, got {K}")
+    nf, cf = n2.astype(np.float64), c2.astype(np.float64)
+
+    def step_log(kvec):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = (nf - cf - kvec) / (nf - kvec)
+            return np.log(np.maximum(r, 0.0))
+
+    return _greedy(step_log, caps, K, n2.shape[0])
+
+
+def greedy_budget_allocation_from_p(p, total_k) -> GreedyAllocation:
+    """Greedy allocation of K iid samples across J checkpoints with known success probabilities.
+
+    Objective: F(k) = mean_i [1 − ∏_j (1 − p_ij)^{k_j}] (see :func:`union_pass_at_k_from_p`); no cap
+    on k_j. Same greedy rule, tie-breaking and (1 − 1/e) guarantee as :func:`greedy_budget_allocation`;
+    a heuristic. Args: p: [P, J] (or [J]) in [0, 1]; total_k: int >= 0.
+    """
+    p_a = _unit_interval(p, "p")
+    (p2,) = _as_problems_by_checkpoints([p_a])
+    K = _budget(total_k)
+    with np.errstate(divide="ignore"):
+        lq = np.log1p(-p2)
+    caps = np.full(p2.shape[1], np.iinfo(np.int64).max)
+    return _greedy(lambda kvec: lq, caps, K, p2.shape[0])
