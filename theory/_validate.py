@@ -10,6 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def is_concrete(x) -> bool:
+    """True unless ``x`` is a JAX tracer (inside jit/vmap its values cannot be checked)."""
+    import jax
+
+    return not isinstance(x, jax.core.Tracer)
+
+
 def _first_bad(mask: np.ndarray) -> str:
     idx = np.argwhere(mask)[0]
     return str(tuple(int(i) for i in idx)) if idx.size else "()"

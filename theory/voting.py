@@ -212,8 +212,14 @@ def _conv_trunc(state, kernel, width: int, top=None):
 
 
 @lru_cache(maxsize=64)
-def _direct_program(n: int, m_comp: int, tie: str):
-    """Build the jitted direct DP for fixed (n, number of competing classes, tie rule)."""
+def _direct_program(n: int, m_comp: int, tie: str, c0_min: int = 1, m_live: int | None = None):
+    """Build the jitted direct DP for fixed (n, number of competing classes, tie rule).
+
+    Thresholds below ``c0_min`` are skipped: there every term is exactly zero (the competitors and
+    abstentions cannot absorb the other votes). ``m_live`` bounds the number of competitors that can
+    tie (classes with some mass above count 0), which sets the Gauss-Legendre order.
+    """
+    m_live = m_comp if m_live is None else m_live
 
     def full_product(wc, wa):
         # F[d] = [x^d] A(x) ∏_j W_j(x), d ≤ n (the law of the non-correct votes' total)
@@ -231,9 +237,9 @@ def _direct_program(n: int, m_comp: int, tie: str):
         c_hi = np.arange(n // 2 + 1, n + 1)
         num = jnp.sum(w0[:, c_hi] * F[:, n - c_hi], axis=1)
         wcT = jnp.moveaxis(wc, 1, 0)  # [m, B, n+1]
-        for c0 in range(1, n // 2 + 1):
+        for c0 in range(max(1, c0_min), n // 2 + 1):
             D = n - c0
-            ys, gw = _tie_nodes(c0, n, m_comp, tie)
+            ys, gw = _tie_nodes(c0, n, m_live, tie)
             ties = bool(np.any(ys > 0))
             # state [G, B, D+1]: one DP per Gauss-Legendre node y_g of the tie marker
             state0 = jnp.broadcast_to(wa[None, :, : D + 1], (ys.size, wa.shape[0], D + 1))
@@ -272,7 +278,12 @@ def _direct_engine(w0: np.ndarray, wc: np.ndarray, wa: np.ndarray, n: int, tie: 
         extra[:, :, 0] = 1.0
         wc = np.concatenate([wc, extra], axis=1)
     B_pad = (1 << max(B - 1, 0).bit_length()) if B <= 1024 else -(-B // 1024) * 1024
-    prog = _direct_program(n, m_pad, tie)
+    # exact pruning: the correct answer with c0 votes can only win if the m_live competitors (≤ c0
+    # each) and the abstentions (≤ a_max) absorb the remaining n − c0 votes
+    m_live = max(1, int(np.max(np.sum(np.any(wc[:, :, 1:] > 0, axis=2), axis=1))))
+    a_max = int(np.max(np.nonzero(np.any(wa > 0, axis=0))[0]))
+    c0_min = max(1, -(-(n - a_max) // (m_live + 1)))
+    prog = _direct_program(n, m_pad, tie, c0_min, m_live)
     with jax.enable_x64(True):
         num, Z = prog(_pad_batch(w0, B_pad), _pad_batch(wc, B_pad), _pad_batch(wa, B_pad))
         num, Z = np.asarray(num)[:B], np.asarray(Z)[:B]

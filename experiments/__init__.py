@@ -1,0 +1,1 @@
+"""Named, reproducible experiments and benchmarks: ``python -m experiments list``."""

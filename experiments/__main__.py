@@ -1,0 +1,60 @@
+"""Command line: ``python -m experiments {list, run NAME, bench NAME, all} [--quick]``.
+
+``all`` is the project's main job: it runs the quick version of every experiment and benchmark on
+embedded defaults and writes ``results/index.html`` (and ``index.md``), which links every
+``results/<name>/summary.json`` with its claims.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from experiments import registry
+from experiments.index import write_index
+from experiments.summary import RESULTS_DIR
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m experiments", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="list experiments and benchmarks")
+    for cmd in ("run", "bench"):
+        p = sub.add_parser(cmd, help=f"{cmd} one named {'experiment' if cmd == 'run' else 'benchmark'}")
+        p.add_argument("name")
+        p.add_argument("--quick", action="store_true", help="the quick version (embedded small defaults)")
+    p = sub.add_parser("all", help="run every experiment and benchmark, then write results/index.html")
+    p.add_argument("--quick", action="store_true")
+    args = ap.parse_args(argv)
+
+    if args.cmd == "list":
+        for kind, table in (("run", registry.EXPERIMENTS), ("bench", registry.BENCHMARKS)):
+            for name, (_, doc) in table.items():
+                print(f"{kind:5s} {name:20s} {doc}")
+        return 0
+    if args.cmd in ("run", "bench"):
+        table = registry.EXPERIMENTS if args.cmd == "run" else registry.BENCHMARKS
+        if args.name not in table:
+            print(f"name: unknown {args.cmd} target {args.name!r}; known: {', '.join(table)}", file=sys.stderr)
+            return 2
+        out = table[args.name][0](quick=args.quick)
+        write_index(RESULTS_DIR)
+        return 0 if all(c["holds"] for c in out["claims"]) else 1
+    failed = []
+    for kind, table in (("run", registry.EXPERIMENTS), ("bench", registry.BENCHMARKS)):
+        for name, (fn, _) in table.items():
+            print(f"== {kind} {name}{' --quick' if args.quick else ''}", flush=True)
+            t0 = time.perf_counter()
+            out = fn(quick=args.quick)
+            print(f"   ({time.perf_counter() - t0:.1f} s)")
+            failed += [f"{name}: {c['claim']}" for c in out["claims"] if not c["holds"]]
+    index = write_index(RESULTS_DIR)
+    print(f"index: {index}")
+    if failed:
+        print("claims that do not hold:\n  " + "\n  ".join(failed))
+    return 0  # the main job reports claims; it fails only on errors
+
+
+if __name__ == "__main__":
+    sys.exit(main())
