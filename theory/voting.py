@@ -499,6 +499,10 @@ def correlated_plurality_accuracy(probs, rho, n, *, tie: str = "random", correct
       probs: mean answer probabilities, shape [..., m] (missing mass = abstention).
       rho: intraclass correlation in [0, 1] (scalar or per problem).
       n, tie, correct, abstain, method: as in :func:`plurality_accuracy`.
+
+    Cost: with strong correlation and many votes the per-class count laws are overdispersed, every
+    threshold and class stays active and the Fourier engine does O(n · m² · L) work: measured 3.4 s at
+    n = 10^4, 64 classes, ρ = 0.001, but 209 s at ρ = 0.05 (exact: it matches Monte Carlo).
     """
     tie = _check_tie(tie)
     n = _check_n(n)
