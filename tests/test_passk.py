@@ -539,3 +539,14 @@ def test_errors_name_the_argument(func, args, name):
 def test_module_docstrings():
     for name in passk.__all__:
         assert getattr(passk, name).__doc__, name
+
+
+def test_fit_counts_problems_without_samples():
+    rng = np.random.default_rng(12)
+    p = rng.beta(0.8, 2.0, size=300)
+    n = np.full(300, 20)
+    c = rng.binomial(n, p)
+    with_empty = fit_beta_binomial(np.append(n, [0, 0, 0]), np.append(c, [0, 0, 0]))
+    plain = fit_beta_binomial(n, c)
+    assert with_empty.n_skipped == 3 and with_empty.n_problems == 300 and plain.n_skipped == 0
+    assert with_empty.alpha == pytest.approx(plain.alpha) and with_empty.beta == pytest.approx(plain.beta)

@@ -261,7 +261,8 @@ class BetaBinomialFit:
 
     log_likelihood: Σ_i log P(c_i | n_i, α, β) in nats, including the log C(n_i, c_i) terms (so it is
     comparable to ``scipy.stats.betabinom.logpmf(c, n, a, b).sum()``). n_problems: problems with
-    n_i >= 1 used in the fit. converged: the optimiser reported success and no bound is active
+    n_i >= 1 used in the fit; n_skipped: problems with n_i = 0 (no samples), left out and counted.
+    converged: the optimiser reported success and no bound is active
     (an active upper bound means the data are not over-dispersed: the MLE is the binomial limit).
     """
 
@@ -270,6 +271,7 @@ class BetaBinomialFit:
     log_likelihood: float
     n_problems: int
     converged: bool
+    n_skipped: int = 0
 
 
 _LOG_BOUNDS = (-12.0, 16.0)  # log α, log β search box: α, β ∈ [6e-6, 8.9e6]
@@ -297,7 +299,7 @@ def fit_beta_binomial(n, c) -> BetaBinomialFit:
 
     Maximises Σ_i log BetaBinom(c_i | n_i, α, β) over (log α, log β) with L-BFGS-B and the analytic
     (digamma) gradient, started at the method of moments, falling back to Nelder-Mead. Problems
-    with n_i = 0 carry no information and are dropped. This is the difficulty model of Schaeffer et
+    with n_i = 0 carry no information: they are left out and counted in ``n_skipped``. This is the difficulty model of Schaeffer et
     al. 2025 (α is the power-law exponent of 1 − pass_D@k).
 
     Raises ValueError (naming ``c``) when every problem has c_i = 0 or every problem has c_i = n_i:
@@ -310,6 +312,7 @@ def fit_beta_binomial(n, c) -> BetaBinomialFit:
     check_not_above(c_a, n_a, "c", "n")
     n_b, c_b = (a.ravel() for a in np.broadcast_arrays(n_a, c_a))
     keep = n_b > 0
+    n_skipped = int((~keep).sum())
     n_b, c_b = n_b[keep], c_b[keep]
     if n_b.size == 0:
         raise ValueError("n: need at least one problem with n >= 1")
@@ -349,7 +352,7 @@ def fit_beta_binomial(n, c) -> BetaBinomialFit:
             best, success = x2, bool(res2.success)
     at_bound = bool(np.any(np.isclose(best, _LOG_BOUNDS[1], atol=1e-6)) or np.any(np.isclose(best, _LOG_BOUNDS[0], atol=1e-6)))
     a, b = (float(v) for v in np.exp(best))
-    return BetaBinomialFit(alpha=a, beta=b, log_likelihood=const - nll(best), n_problems=int(n_b.size),
+    return BetaBinomialFit(alpha=a, beta=b, log_likelihood=const - nll(best), n_problems=int(n_b.size), n_skipped=n_skipped,
                            converged=success and not at_bound)
 
 
