@@ -1,1 +1,15 @@
-"""sim package: see the README for its scope (not built yet)."""
+"""sim: a JAX simulator of RLVR (GRPO-style) training on a strategy bandit.
+
+Modules (one concept each):
+- ``sim.bank``: the bank of P problems x S strategies -> answers (difficulty, skills, attractor, eps, trap);
+- ``sim.policy``: logits z = u + v, temperature, base-model initialisation;
+- ``sim.rollouts``: sampling rollouts (strategy, then answer with error consistency eps);
+- ``sim.metrics``: exact answer distributions and exact / sampled checkpoint metrics;
+- ``sim.advantages``: registry of advantage functions with one uniform signature;
+- ``sim.train``: one training step and a whole jitted run (lax.scan), vmappable over seeds / grids;
+- ``sim.reference``: NumPy reference of one training step (and a slow NumPy run);
+- ``sim.checkpoints``: ``checkpoints.npz`` save / load with validation.
+
+Submodules are imported lazily by the user (``from sim.train import make_run``) so that importing
+``sim`` itself stays cheap.
+"""

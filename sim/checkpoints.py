@@ -1,0 +1,103 @@
+"""Saving and loading a run's checkpoints as ``<dir>/checkpoints.npz``.
+
+Required arrays (the format other analyses rely on):
+- ``answer_probs``: float [checkpoint, problem, answer], answer 0 correct, every row >= 0 summing to 1;
+- ``steps``: int [checkpoint], training steps completed at each checkpoint, strictly increasing;
+- ``strategy_entropy``: float [checkpoint, problem], nats, >= 0.
+Optional: ``logits`` float [checkpoint, problem, strategy] (lets analyses re-evaluate at any
+temperature). The file is written atomically: a temporary file in the same directory, then
+``os.replace``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+__all__ = ["save_checkpoints", "load_checkpoints", "validate_checkpoints", "FILENAME"]
+
+FILENAME = "checkpoints.npz"
+_ROW_TOL = 1e-4  # float32 rows sum to 1 within ~1e-6; allow slack for long problems lists
+
+
+def _arrays_of(run_output) -> dict:
+    if isinstance(run_output, dict):
+        return dict(run_output)
+    ck = run_output.checkpoints  # sim.train.RunOutput
+    return {
+        "answer_probs": ck.answer_probs,
+        "steps": run_output.steps,
+        "strategy_entropy": ck.strategy_entropy,
+        "logits": ck.logits,
+    }
+
+
+def validate_checkpoints(arrays: dict, source: str = "checkpoints") -> dict:
+    """Check shapes, dtypes and values; return NumPy arrays. ValueError names the source and key."""
+    out = {}
+    for key in ("answer_probs", "steps", "strategy_entropy"):
+        if key not in arrays:
+            raise ValueError(f"{source}: missing array {key!r} (need answer_probs, steps, strategy_entropy)")
+    ap = np.asarray(arrays["answer_probs"])
+    steps = np.asarray(arrays["steps"])
+    ent = np.asarray(arrays["strategy_entropy"])
+    if ap.ndim != 3 or ap.dtype.kind != "f":
+        raise ValueError(f"{source}: answer_probs must be a float array [checkpoint, problem, answer], got {ap.dtype} {ap.shape}")
+    C, P, m = ap.shape
+    if C < 1 or P < 1 or m < 2:
+        raise ValueError(f"{source}: answer_probs needs >= 1 checkpoint, >= 1 problem, >= 2 answers, got {ap.shape}")
+    if not np.all(np.isfinite(ap)) or np.any(ap < 0):
+        raise ValueError(f"{source}: answer_probs must be finite and >= 0")
+    row_err = np.abs(ap.sum(axis=-1) - 1.0).max()
+    if row_err > _ROW_TOL:
+        raise ValueError(f"{source}: answer_probs rows must sum to 1 (worst row off by {row_err:.3g})")
+    if steps.shape != (C,) or steps.dtype.kind not in "iu":
+        raise ValueError(f"{source}: steps must be an int array [checkpoint] = [{C}], got {steps.dtype} {steps.shape}")
+    if C > 1 and np.any(np.diff(steps) <= 0):
+        raise ValueError(f"{source}: steps must be strictly increasing, got {steps.tolist()}")
+    if ent.shape != (C, P) or ent.dtype.kind != "f":
+        raise ValueError(f"{source}: strategy_entropy must be a float array [checkpoint, problem] = [{C}, {P}], got {ent.dtype} {ent.shape}")
+    if not np.all(np.isfinite(ent)) or np.any(ent < -1e-6):
+        raise ValueError(f"{source}: strategy_entropy must be finite and >= 0")
+    out.update(answer_probs=ap, steps=steps, strategy_entropy=ent)
+    if "logits" in arrays:
+        lg = np.asarray(arrays["logits"])
+        if lg.ndim != 3 or lg.shape[:2] != (C, P) or lg.dtype.kind != "f":
+            raise ValueError(f"{source}: logits must be a float array [checkpoint, problem, strategy] = [{C}, {P}, S], got {lg.dtype} {lg.shape}")
+        out["logits"] = lg
+    return out
+
+
+def save_checkpoints(path, run_output) -> str:
+    """Write ``<path>/checkpoints.npz`` (``path`` a directory, created if needed) from a
+    ``sim.train.RunOutput`` (one run, no seed axis) or a dict of arrays. Returns the file path."""
+    arrays = validate_checkpoints(_arrays_of(run_output), source="run_output")
+    os.makedirs(path, exist_ok=True)
+    target = os.path.join(path, FILENAME)
+    fd, tmp = tempfile.mkstemp(dir=path, prefix=".checkpoints-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def load_checkpoints(path) -> dict:
+    """Read and validate a checkpoints file (``path`` the .npz file or its directory)."""
+    if os.path.isdir(path):
+        path = os.path.join(path, FILENAME)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
+    return validate_checkpoints(arrays, source=str(path))
