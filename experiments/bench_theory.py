@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, write_summary
-from theory import passk, voting
+from theory import brute_force, passk, voting
 
 NAME = "bench-theory"
 
@@ -32,6 +32,27 @@ def monte_carlo_plurality(rng: np.random.Generator, p: np.ndarray, n: int, draws
     win = counts[:, 0] == top
     credit = np.where(win, 1.0 / t if tie == "random" else (t == 1).astype(float), 0.0)
     return float(credit.mean()), float(credit.std(ddof=1) / np.sqrt(draws))
+
+
+def enumeration_errors(rng: np.random.Generator, cases: int) -> dict:
+    """Largest |exact − enumeration| of plurality_accuracy and maj_at_k, per tie rule and engine."""
+    errs: dict = {}
+    for _ in range(cases):
+        m, n = int(rng.integers(2, 5)), int(rng.integers(1, 7))
+        p = rng.dirichlet(np.ones(m) * rng.choice([0.3, 1.0, 3.0]))
+        correct = int(rng.integers(m))
+        counts = rng.integers(0, 4, size=m)
+        counts[0] += counts.sum() == 0
+        k = int(rng.integers(1, counts.sum() + 1))
+        for tie in voting.TIE_RULES:
+            ref_p = brute_force.plurality_by_enumeration(p, n, tie, correct)
+            ref_m = brute_force.maj_at_k_by_enumeration(list(counts), k, tie, correct)
+            for method in ("direct", "fourier"):
+                e_p = abs(float(voting.plurality_accuracy(p, n, tie=tie, correct=correct, method=method)) - ref_p)
+                e_m = abs(float(voting.maj_at_k(counts, k, tie=tie, correct=correct, method=method)) - ref_m)
+                errs[f"plurality_{tie}_{method}"] = max(errs.get(f"plurality_{tie}_{method}", 0.0), e_p)
+                errs[f"maj_at_k_{tie}_{method}"] = max(errs.get(f"maj_at_k_{tie}_{method}", 0.0), e_m)
+    return errs
 
 
 def _timed(fn, repeats: int = 1):
@@ -89,8 +110,14 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     timings["plurality_n1e4_64_classes_one_problem_s"] = t_big
     timings["plurality_n1e4_64_classes_value"] = float(big)
 
+    n_cases = 30 if quick else 150
+    errs = enumeration_errors(np.random.default_rng(seed + 1), n_cases)
+    timings["enumeration_max_abs_error"] = {"cases": n_cases, **errs}
+    worst = max(errs.values())
+
     warm = timings["exact_random"]["warm_s"]
     claims = [
+        Claim(f"plurality_accuracy and maj_at_k agree with enumeration to 1e-12 ({n_cases} random small cases, both tie rules, both engines)", worst < 1e-12, worst, 1e-12),
         Claim("exact plurality accuracy, 10,000 problems x 16 classes x n=64 (random ties, warm), runs in under 1 s", warm < 1.0, warm, 1.0),
         Claim("same with strict ties, warm, under 1 s", timings["exact_strict"]["warm_s"] < 1.0, timings["exact_strict"]["warm_s"], 1.0),
         Claim("exact is faster per problem than Monte Carlo with 1e5 draws (ratio MC/exact > 1)", ratio > 1.0, ratio, 1.0),
@@ -105,6 +132,7 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     print(f"Monte Carlo (1e5 draws): {mc_per_problem * 1e3:.1f} ms/problem on {mc_problems} problems; "
           f"exact {timings['exact_random']['per_problem_s'] * 1e6:.1f} us/problem; ratio {ratio:.0f}x")
     print(f"largest |exact - MC| on the subset: {diff.max():.2e} ({z.max():.2f} MC standard errors)")
+    print(f"max |exact - enumeration| over {n_cases} random small cases x 2 tie rules x 2 engines: {worst:.1e}")
     print(f"maj@32 of 10k problems (64 samples): {t_maj:.3f} s; pass@k at n=1e6 for 1e5 problems: {t_pass:.3f} s; "
           f"n=1e4 votes x 64 classes, one problem: {t_big:.2f} s")
     return {"claims": [c.as_dict() for c in claims], "timings": timings}

@@ -1,6 +1,5 @@
 """theory/voting.py against independent references: enumeration, the textbook pmfs, Monte Carlo."""
 
-import itertools
 import math
 
 import jax.numpy as jnp
@@ -8,66 +7,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.special import gammaln
 
+from theory import brute_force as BF
 from theory import voting as V
 
-# ---------------------------------------------------------------- references (written independently)
+# ---------------------------------------------------------------- references (theory/brute_force.py)
 
-
-def credit(counts, correct, tie, abstain=None):
-    """Vote credit of one count vector: 1, 1/t or 0 (abstentions excluded from the plurality)."""
-    c = np.array(counts, dtype=float)
-    if abstain is not None:
-        c[abstain] = -1
-    top = c.max()
-    if top <= 0 or c[correct] != top:
-        return 0.0
-    t = int((c == top).sum())
-    return 1.0 / t if tie == "random" else float(t == 1)
-
-
-def brute_plurality(p, n, tie, correct=0, abstain=None):
-    """Enumerate all m^n ordered vote sequences."""
-    total = 0.0
-    m = len(p)
-    for seq in itertools.product(range(m), repeat=n):
-        prob = math.prod(p[a] for a in seq)
-        if prob:
-            total += prob * credit(np.bincount(seq, minlength=m), correct, tie, abstain)
-    return total
-
-
-def brute_maj_at_k(counts, k, tie, correct=0, abstain=None):
-    """Average the vote credit over every k-subset of the n samples."""
-    samples = [a for a, c in enumerate(counts) for _ in range(c)]
-    vals = [credit(np.bincount(sub, minlength=len(counts)), correct, tie, abstain) for sub in itertools.combinations(samples, k)]
-    return float(np.mean(vals))
-
-
-def compositions(n, m):
-    for cuts in itertools.combinations(range(n + m - 1), m - 1):
-        prev, out = -1, []
-        for c in cuts + (n + m - 1,):
-            out.append(c - prev - 1)
-            prev = c
-        yield out
-
-
-def brute_dirichlet_multinomial(p, rho, n, tie, correct=0):
-    """Sum credit × Dirichlet-multinomial pmf (from its definition) over all count vectors."""
-    A = (1 - rho) / rho
-    alpha = np.asarray(p) * A
-    total = 0.0
-    for c in compositions(n, len(p)):
-        c = np.array(c)
-        if np.any((alpha == 0) & (c > 0)):
-            continue
-        a = alpha[alpha > 0]
-        cc = c[alpha > 0]
-        logp = gammaln(n + 1) - gammaln(cc + 1).sum() + gammaln(A) - gammaln(n + A) + (gammaln(cc + a) - gammaln(a)).sum()
-        total += np.exp(logp) * credit(c, correct, tie)
-    return total
+credit = BF.vote_credit
+brute_plurality = BF.plurality_by_enumeration
+brute_maj_at_k = BF.maj_at_k_by_enumeration
+brute_dirichlet_multinomial = BF.dirichlet_multinomial_by_enumeration
 
 
 def mc_plurality(rng, p, n, tie, draws, rho=None, correct=0):
