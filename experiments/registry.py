@@ -15,8 +15,18 @@ def _bench_theory(quick: bool = False):
     return bench_theory.run(quick=quick)
 
 
+def _experiment(module: str):
+    def run(quick: bool = False):
+        import importlib
+
+        return importlib.import_module(f"experiments.{module}").run(quick=quick)
+
+    return run
+
+
 EXPERIMENTS = {
     "symbolic": (_symbolic, "sympy derivations of every closed form (theory/symbolic.py) as claims + LaTeX"),
+    "coverage_rotation": (_experiment("coverage_rotation"), "solved sets rotate across checkpoints; union pass@K vs best single at matched budget"),
 }
 BENCHMARKS = {
     "theory": (_bench_theory, "exact plurality accuracy vs Monte Carlo; other exact kernels at scale"),
