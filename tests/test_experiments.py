@@ -33,6 +33,7 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     atomic_write_text(target, "two")
     assert target.read_text() == "two"
     assert [p.name for p in target.parent.iterdir()] == ["x.json"]
+    assert target.stat().st_mode & 0o044 == 0o044  # readable by others, like any plain output file
 
 
 def test_cli_lists_and_rejects_unknown_names(capsys):
