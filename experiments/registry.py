@@ -26,6 +26,7 @@ def _experiment(module: str):
 
 EXPERIMENTS = {
     "symbolic": (_symbolic, "sympy derivations of every closed form (theory/symbolic.py) as claims + LaTeX"),
+    "sc_negative_gain": (_experiment("sc_negative_gain"), "map of SC gain over error consistency x temperature; an RL run where SC gain turns negative, diagnosed"),
     "passk_eta": (_experiment("passk_eta"), "eta of Pass@k advantages measured on sim rollouts vs theory; Pass@1 vs Pass@k on a trap bank"),
     "coverage_rotation": (_experiment("coverage_rotation"), "solved sets rotate across checkpoints; union pass@K vs best single at matched budget"),
 }
