@@ -55,9 +55,6 @@ but does not raise their pass@1 much, the trade-off the prototype notes describe
 
 from __future__ import annotations
 
-import io
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -65,7 +62,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, write_summary
+from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, write_summary, save_figure
 from sim.bank import BankConfig, make_bank
 from sim.checkpoints import save_checkpoints
 from sim.metrics import answer_probs
@@ -169,21 +166,6 @@ def analyse(p: np.ndarray) -> dict:
             "excess_even": union - float(single_all.max()), "excess_greedy": greedy - float(single_all.max())}
 
 
-def _save_png(fig, path: Path) -> None:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _figures(out_dir: Path, steps, prim: dict, ctrl: dict, reward_prim, rot_table) -> list[str]:
     import matplotlib
 
@@ -199,7 +181,7 @@ def _figures(out_dir: Path, steps, prim: dict, ctrl: dict, reward_prim, rot_tabl
         ax.set_xlabel("checkpoint step"), ax.set_ylabel("checkpoint step")
         ax.set_title(f"Jaccard of solved sets (test, {title})")
     fig.colorbar(im, ax=axes, shrink=0.8)
-    _save_png(fig, out_dir / "jaccard_heatmap.png"), names.append("jaccard_heatmap.png")
+    save_figure(fig, out_dir / "jaccard_heatmap.png"), names.append("jaccard_heatmap.png")
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
@@ -212,7 +194,7 @@ def _figures(out_dir: Path, steps, prim: dict, ctrl: dict, reward_prim, rot_tabl
     ax.set_xlabel("training step"), ax.set_ylabel("fraction")
     ax.set_title("Retention and acquisition of solved test problems")
     ax.legend(fontsize=7)
-    _save_png(fig, out_dir / "retention_acquisition.png"), names.append("retention_acquisition.png")
+    save_figure(fig, out_dir / "retention_acquisition.png"), names.append("retention_acquisition.png")
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
@@ -224,7 +206,7 @@ def _figures(out_dir: Path, steps, prim: dict, ctrl: dict, reward_prim, rot_tabl
     ax.set_xscale("log"), ax.set_xlabel("total sample budget K"), ax.set_ylabel("pass@K (test, exact)")
     ax.set_title("Cross-checkpoint vs best single checkpoint at matched budget")
     ax.legend(fontsize=7)
-    _save_png(fig, out_dir / "passk_union_vs_single.png"), names.append("passk_union_vs_single.png")
+    save_figure(fig, out_dir / "passk_union_vs_single.png"), names.append("passk_union_vs_single.png")
     plt.close(fig)
 
     fig, ax1 = plt.subplots(figsize=(6.5, 4))
@@ -236,7 +218,7 @@ def _figures(out_dir: Path, steps, prim: dict, ctrl: dict, reward_prim, rot_tabl
     ax1.set_xlabel("sharing"), ax1.set_ylabel("value")
     ax1.set_title("Rotation grows with sharing; reward stays smooth")
     ax1.legend(fontsize=7)
-    _save_png(fig, out_dir / "rotation_vs_sharing.png"), names.append("rotation_vs_sharing.png")
+    save_figure(fig, out_dir / "rotation_vs_sharing.png"), names.append("rotation_vs_sharing.png")
     plt.close(fig)
     return names
 

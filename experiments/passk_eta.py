@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import time
 from pathlib import Path
 
@@ -77,7 +76,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, write_summary
+from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, write_summary, save_figure
 from sim.bank import BankConfig, make_bank
 from sim.checkpoints import save_checkpoints
 from sim.policy import Policy, PolicyConfig, init_policy
@@ -155,15 +154,6 @@ def _curves(run: dict) -> dict:
         "pass@1": p0.mean(-1),
         f"pass@{EVAL_K}": (-np.expm1(EVAL_K * np.log1p(-np.minimum(p0, 1 - 1e-15)))).mean(-1),
     }
-
-
-def _save_fig(fig, path: Path) -> None:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
 
 
 def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
@@ -360,7 +350,7 @@ def _figures(out_dir: Path, eta_res, curves, steps, arm_names, div, N) -> None:
     ax.set_ylabel("eta = sum |A| per group")
     ax.legend(fontsize=7)
     ax.set_title("eta: sim rollouts vs theory")
-    _save_fig(fig, out_dir / "eta.png")
+    save_figure(fig, out_dir / "eta.png")
     plt.close(fig)
 
     metrics = list(next(iter(curves.values())).keys())
@@ -374,7 +364,7 @@ def _figures(out_dir: Path, eta_res, curves, steps, arm_names, div, N) -> None:
         ax.set_title(m + (" (nats)" if m == "strategy_entropy" else " (exact)"))
     axes[0].legend(fontsize=7)
     fig.suptitle("trap bank: mean over problems and seeds")
-    _save_fig(fig, out_dir / "training.png")
+    save_figure(fig, out_dir / "training.png")
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -384,7 +374,7 @@ def _figures(out_dir: Path, eta_res, curves, steps, arm_names, div, N) -> None:
     ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel(f"E[# distinct answers in {DIV_SAMPLES} samples]")
     ax.set_title(f"answer diversity on problems GRPO leaves unsolved (p_correct < {UNSOLVED_THRESHOLD})")
-    _save_fig(fig, out_dir / "diversity.png")
+    save_figure(fig, out_dir / "diversity.png")
     plt.close(fig)
 
 

@@ -72,10 +72,7 @@ sc_gain_map.png, sampled_vs_exact.png, trajectory.png.
 
 from __future__ import annotations
 
-import io
 import itertools
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -83,10 +80,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, write_summary
+from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, write_summary, save_figure
 from sim.bank import BankConfig, make_bank
 from sim.checkpoints import save_checkpoints
-from sim.metrics import answer_probs, exact_metrics
+from sim.metrics import answer_probs
 from sim.policy import PolicyConfig, init_policy, logits
 from sim.rollouts import sample_answer_counts
 from sim.train import TrainConfig, make_run, run_many, stack_hypers
@@ -113,21 +110,6 @@ CHOSEN = {"attractor": 0.8, "trap_fraction": 0.4, "sharing": 1.0}
 RISE_MIN, MONO_MIN, RISEN_AT = 0.10, 0.8, 0.05
 IDENTITY_TOL = 1e-9
 K_MAIN = 32
-
-
-def _save_png(fig, path: Path) -> None:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # ----------------------------------------------------------------------------------------------- (a)
@@ -193,7 +175,7 @@ def _map_figures(out_dir: Path, res: dict) -> list[str]:
         if neg.any():
             ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
-    _save_png(fig, out_dir / "sc_gain_map.png")
+    save_figure(fig, out_dir / "sc_gain_map.png")
     plt.close(fig)
     names.append("sc_gain_map.png")
 
@@ -207,7 +189,7 @@ def _map_figures(out_dir: Path, res: dict) -> list[str]:
         ax.set_ylabel(f"sampled SC gain@{K} (n = {N_SAMPLES}, ±2 SE)")
         ax.set_title(f"K = {K}: max |z| = {np.abs(res[K]['z']).max():.2f}")
     fig.tight_layout()
-    _save_png(fig, out_dir / "sampled_vs_exact.png")
+    save_figure(fig, out_dir / "sampled_vs_exact.png")
     plt.close(fig)
     names.append("sampled_vs_exact.png")
     return names
@@ -297,7 +279,7 @@ def _traj_figure(out_dir: Path, steps, st: dict, diags: dict) -> str:
     a2.set_ylabel("contribution to mean SC gain@32")
     a2.set_title("diagnosis: (1/P) sum of per-problem SC gain by class")
     fig.tight_layout()
-    _save_png(fig, out_dir / "trajectory.png")
+    save_figure(fig, out_dir / "trajectory.png")
     plt.close(fig)
     return "trajectory.png"
 

@@ -6,6 +6,7 @@ beside the experiment's data and figures. Files are written atomically (temp fil
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -35,14 +36,14 @@ class Claim:
         return {"claim": self.claim, "holds": bool(self.holds), "value": clean(self.value), "threshold": clean(self.threshold)}
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give outputs the usual mode
@@ -51,6 +52,18 @@ def atomic_write_text(path: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def save_figure(fig, path: Path, *, dpi: int = 110) -> None:
+    """Render a matplotlib figure to PNG in memory and write it atomically to ``path``."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def write_summary(name: str, claims: list[Claim], results_dir: Path | None = None, **extra) -> Path:
