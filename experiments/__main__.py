@@ -1,4 +1,4 @@
-"""Command line: ``python -m experiments {list, run NAME, bench NAME, all} [--quick]``.
+"""Command line: ``python -m experiments {list, run NAME, bench NAME, sweep ..., all} [--quick]``.
 
 ``all`` is the project's main job: it runs the quick version of every experiment and benchmark on
 embedded defaults and writes ``results/index.html`` (and ``index.md``), which links every
@@ -24,6 +24,10 @@ def main(argv=None) -> int:
         p = sub.add_parser(cmd, help=f"{cmd} one named {'experiment' if cmd == 'run' else 'benchmark'}")
         p.add_argument("name")
         p.add_argument("--quick", action="store_true", help="the quick version (embedded small defaults)")
+    p = sub.add_parser("sweep", help="grid: error consistency x temperature x advantage x seeds -> tidy Parquet")
+    from experiments import sweep
+
+    sweep.add_arguments(p)
     p = sub.add_parser("all", help="run every experiment and benchmark, then write results/index.html")
     p.add_argument("--quick", action="store_true")
     args = ap.parse_args(argv)
@@ -33,6 +37,10 @@ def main(argv=None) -> int:
             for name, (_, doc) in table.items():
                 print(f"{kind:5s} {name:20s} {doc}")
         return 0
+    if args.cmd == "sweep":
+        code = sweep.main(args)
+        write_index(RESULTS_DIR)
+        return code
     if args.cmd in ("run", "bench"):
         table = registry.EXPERIMENTS if args.cmd == "run" else registry.BENCHMARKS
         if args.name not in table:
