@@ -546,7 +546,7 @@ def majority_accuracy(p, n, *, tie: str = "random"):
     half = n // 2
     out = betainc(half + 1, n - half, p)
     if tie == "random":  # + ½ C(n, n/2) (pq)^{n/2} for even n, in log space (robust for tiny p)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 · log 0 only for odd n, discarded below
             log_tie = gammaln(n + 1) - 2 * gammaln(half + 1) + half * (np.log(p) + np.log1p(-p))
         out = out + np.where(n % 2 == 0, 0.5 * np.exp(log_tie), 0.0)
     return out[()] if np.ndim(out) == 0 else out
