@@ -54,11 +54,11 @@ import numpy as np
 from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, write_summary
 from sim.bank import BankConfig, make_bank
 from sim.policy import PolicyConfig, init_policy
-from sim.reference import RefState, reference_run, reference_update
+from sim.reference import RefState, apply_update, reference_run, reference_update
 from sim.train import TrainConfig, make_run, run_many
 
 NAME = "bench-sim"
-_B1, _B2, _ADAM_EPS, _GRPO_EPS = 0.9, 0.999, 1e-8, 1e-6
+_GRPO_EPS = 1e-6
 
 
 # ----------------------------------------------------------------------------------------------
@@ -78,7 +78,6 @@ def loop_update(state: RefState, problem_ids, strategies, answers, hyper: dict) 
     returns (new state, advantages [B, n]); does not modify ``state``.
     """
     T = float(hyper["temperature"])
-    lr, sh = float(hyper["learning_rate"]), float(hyper["sharing"])
     B, n = len(strategies), len(strategies[0])
     counts = state.counts.copy()
     g_v = np.zeros_like(state.v)
@@ -105,16 +104,8 @@ def loop_update(state: RefState, problem_ids, strategies, answers, hyper: dict) 
             e_s[int(strategies[b][j])] = 1.0
             g_v[p] -= adv[j] * (e_s - pi) / (T * B * n)
     g_u = g_v.sum(axis=0)
-    t = state.t + 1
-    new = dataclasses.replace(state, counts=counts, t=t)
-    new.mu_u = _B1 * state.mu_u + (1 - _B1) * g_u
-    new.mu_v = _B1 * state.mu_v + (1 - _B1) * g_v
-    new.nu_u = _B2 * state.nu_u + (1 - _B2) * g_u**2
-    new.nu_v = _B2 * state.nu_v + (1 - _B2) * g_v**2
-    d_u = (new.mu_u / (1 - _B1**t)) / (np.sqrt(new.nu_u / (1 - _B2**t)) + _ADAM_EPS)
-    d_v = (new.mu_v / (1 - _B1**t)) / (np.sqrt(new.nu_v / (1 - _B2**t)) + _ADAM_EPS)
-    new.u = state.u - lr * sh * d_u
-    new.v = state.v - lr * (1 - sh) * d_v
+    new = dataclasses.replace(state, counts=counts, t=state.t + 1)
+    apply_update(new, state, g_u, g_v, hyper)  # the same Adam step as the vectorized reference
     return new, adv_all
 
 

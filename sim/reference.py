@@ -104,6 +104,29 @@ def _advantage(name, r, answers, n_xa, logp_s, hyper, k):
     raise NotImplementedError(f"advantage: {name!r} has no NumPy reference (supported: {REFERENCE_ADVANTAGES})")
 
 
+def apply_update(new: RefState, state: RefState, g_u: np.ndarray, g_v: np.ndarray, hyper: dict, *, optimizer: str = "adam") -> None:
+    """Optimizer step 5 of ``sim.train`` in NumPy: Adam (optax ``scale_by_adam`` defaults) or SGD
+    turns the gradients into directions d, then u -= lr·sharing·d_u and v -= lr·(1 − sharing)·d_v.
+
+    Fills ``new`` (whose ``t`` is already the new step count) from the moments in ``state``.
+    """
+    if optimizer == "adam":
+        t = new.t
+        new.mu_u = _B1 * state.mu_u + (1 - _B1) * g_u
+        new.mu_v = _B1 * state.mu_v + (1 - _B1) * g_v
+        new.nu_u = _B2 * state.nu_u + (1 - _B2) * g_u**2
+        new.nu_v = _B2 * state.nu_v + (1 - _B2) * g_v**2
+        d_u = (new.mu_u / (1 - _B1**t)) / (np.sqrt(new.nu_u / (1 - _B2**t)) + _ADAM_EPS)
+        d_v = (new.mu_v / (1 - _B1**t)) / (np.sqrt(new.nu_v / (1 - _B2**t)) + _ADAM_EPS)
+    elif optimizer == "sgd":
+        d_u, d_v = g_u, g_v
+    else:
+        raise ValueError(f"optimizer: must be 'adam' or 'sgd', got {optimizer!r}")
+    lr, sh = float(hyper["learning_rate"]), float(hyper["sharing"])
+    new.u = state.u - lr * sh * d_u
+    new.v = state.v - lr * (1 - sh) * d_v
+
+
 def reference_update(state: RefState, problem_ids, strategies, answers, hyper: dict, *, advantage: str = "grpo", k: int = 4, optimizer: str = "adam"):
     """One training step on given rollouts (problem_ids [B], strategies [B, n], answers [B, n]).
 
@@ -134,21 +157,7 @@ def reference_update(state: RefState, problem_ids, strategies, answers, hyper: d
     g_u = g_v.sum(axis=0)
 
     new = dataclasses.replace(state, counts=counts, t=state.t + 1)
-    if optimizer == "adam":
-        t = new.t
-        new.mu_u = _B1 * state.mu_u + (1 - _B1) * g_u
-        new.mu_v = _B1 * state.mu_v + (1 - _B1) * g_v
-        new.nu_u = _B2 * state.nu_u + (1 - _B2) * g_u**2
-        new.nu_v = _B2 * state.nu_v + (1 - _B2) * g_v**2
-        d_u = (new.mu_u / (1 - _B1**t)) / (np.sqrt(new.nu_u / (1 - _B2**t)) + _ADAM_EPS)
-        d_v = (new.mu_v / (1 - _B1**t)) / (np.sqrt(new.nu_v / (1 - _B2**t)) + _ADAM_EPS)
-    elif optimizer == "sgd":
-        d_u, d_v = g_u, g_v
-    else:
-        raise ValueError(f"optimizer: must be 'adam' or 'sgd', got {optimizer!r}")
-    lr, sh = float(hyper["learning_rate"]), float(hyper["sharing"])
-    new.u = state.u - lr * sh * d_u
-    new.v = state.v - lr * (1 - sh) * d_v
+    apply_update(new, state, g_u, g_v, hyper, optimizer=optimizer)
     return new, adv
 
 
