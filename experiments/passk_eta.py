@@ -83,6 +83,7 @@ from sim.policy import Policy, PolicyConfig, init_policy
 from sim.train import TrainConfig, make_run, run_many
 from theory.advantage import eta as theory_eta
 from theory.advantage import passk_analytic_advantage
+from theory.passk import pass_at_k_from_p
 
 NAME = "passk_eta"
 
@@ -142,8 +143,7 @@ def _slice(run: dict, sl) -> dict:
 
 def distinct_answers(probs: np.ndarray, n: int) -> np.ndarray:
     """Expected number of distinct answers among n iid samples: sum_a 1 - (1 - p_a)^n (last axis)."""
-    p = np.clip(probs, 0.0, 1.0)
-    return np.sum(-np.expm1(n * np.log1p(-np.minimum(p, 1 - 1e-15))), axis=-1)
+    return np.sum(pass_at_k_from_p(np.clip(probs, 0.0, 1.0), n), axis=-1)
 
 
 def _curves(run: dict) -> dict:
@@ -152,7 +152,7 @@ def _curves(run: dict) -> dict:
     return {
         "strategy_entropy": run["strategy_entropy"].mean(-1),
         "pass@1": p0.mean(-1),
-        f"pass@{EVAL_K}": (-np.expm1(EVAL_K * np.log1p(-np.minimum(p0, 1 - 1e-15)))).mean(-1),
+        f"pass@{EVAL_K}": pass_at_k_from_p(np.clip(p0, 0.0, 1.0), EVAL_K).mean(-1),
     }
 
 

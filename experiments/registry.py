@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 
-def _symbolic(quick: bool = False):
-    from experiments import symbolic_report
+def _lazy(module: str):
+    """run(quick) of ``experiments.<module>``, imported only when called (keeps ``list`` fast)."""
 
-    return symbolic_report.run(quick=quick)
-
-
-def _bench_theory(quick: bool = False):
-    from experiments import bench_theory
-
-    return bench_theory.run(quick=quick)
-
-
-def _experiment(module: str):
     def run(quick: bool = False):
         import importlib
 
@@ -25,19 +15,14 @@ def _experiment(module: str):
 
 
 EXPERIMENTS = {
-    "symbolic": (_symbolic, "sympy derivations of every closed form (theory/symbolic.py) as claims + LaTeX"),
-    "sc_negative_gain": (_experiment("sc_negative_gain"), "map of SC gain over error consistency x temperature; an RL run where SC gain turns negative, diagnosed"),
-    "passk_eta": (_experiment("passk_eta"), "eta of Pass@k advantages measured on sim rollouts vs theory; Pass@1 vs Pass@k on a trap bank"),
-    "sweep": (_experiment("sweep"), "grid: error consistency x temperature x advantage x seeds, exact metrics per checkpoint, to Parquet"),
-    "coverage_rotation": (_experiment("coverage_rotation"), "solved sets rotate across checkpoints; union pass@K vs best single at matched budget"),
+    "symbolic": (_lazy("symbolic_report"), "sympy derivations of every closed form (theory/symbolic.py) as claims + LaTeX"),
+    "sc_negative_gain": (_lazy("sc_negative_gain"), "map of SC gain over error consistency x temperature; an RL run where SC gain turns negative, diagnosed"),
+    "passk_eta": (_lazy("passk_eta"), "eta of Pass@k advantages measured on sim rollouts vs theory; Pass@1 vs Pass@k on a trap bank"),
+    "sweep": (_lazy("sweep"), "grid: error consistency x temperature x advantage x seeds, exact metrics per checkpoint, to Parquet"),
+    "coverage_rotation": (_lazy("coverage_rotation"), "solved sets rotate across checkpoints; union pass@K vs best single at matched budget"),
 }
-def _bench_sim(quick: bool = False):
-    from experiments import bench_sim
-
-    return bench_sim.run(quick=quick)
-
 
 BENCHMARKS = {
-    "theory": (_bench_theory, "exact plurality accuracy vs Monte Carlo; other exact kernels at scale"),
-    "sim": (_bench_sim, "a full simulator run in JAX vs the vectorized NumPy reference and a per-rollout loop baseline; vmapped vs sequential seeds"),
+    "theory": (_lazy("bench_theory"), "exact plurality accuracy vs Monte Carlo; other exact kernels at scale"),
+    "sim": (_lazy("bench_sim"), "a full simulator run in JAX vs the vectorized NumPy reference and a per-rollout loop baseline; vmapped vs sequential seeds"),
 }
