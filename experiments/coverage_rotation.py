@@ -16,7 +16,9 @@ Setting (every knob; the sharing knob is swept):
 - Training (``sim.train.train_step``, the step ``make_run`` scans): GRPO, Adam, learning rate 0.1,
   T_train = 1, 32 problems x 8 rollouts per step, 200 steps, a checkpoint every 20 (11 checkpoints,
   the base included), train problems only; sharing in {0, 0.25, 0.5, 0.75, 1}; the *primary* run has
-  sharing = 0.5, the *control* sharing = 0. Full mode: 16 training seeds (``fold_in(PRNGKey(3),
+  sharing = 0.75, the *control* sharing = 0. (An earlier version used 0.5 as primary: its excess,
+  0.105 on average over 16 seeds, ranged 0.061-0.131 per seed; at 0.75 every seed clears 0.10, the
+  reward still rises by ~0.4 and stays smooth.) Full mode: 16 training seeds (``fold_in(PRNGKey(3),
   1000 seed + r)``) per sharing value, all 80 runs in one vmap; quick mode: 4 seeds (20 runs). Claims
   use seed means (smoothness: the worst seed).
 - Evaluation: held-out test problems (never trained: their v stays at the base draw, only u moves) at
@@ -46,7 +48,7 @@ Definitions (all from exact per-problem success probabilities p = answer_probs[.
   checkpoint. Smoothness = max_t |r_t+1 - r_t|; threshold 0.10: no step between checkpoints moves the
   reward by as much as the coverage gain the issue targets, so the rotation is invisible in the reward.
 
-Claims: excess >= 0.10 at sharing 0.5 (issue target); |excess| <= 0.02 at sharing 0 (issue: "about 0");
+Claims: excess >= 0.10 at sharing 0.75, seed mean (issue target) and worst seed >= 0.08; |excess| <= 0.02 at sharing 0 (issue: "about 0");
 rotation is strictly increasing along the sharing sweep; reward smoothness <= 0.10 in the primary run;
 training reward rises by >= 0.30 in the primary run (pass@1 "rises well" on what is trained). Held-out
 pass@1 barely moves (reported, no claim): in this model shared learning rotates coverage on new problems
@@ -79,13 +81,13 @@ T_EVAL = 0.2
 CONFIG = TrainConfig(n_steps=200, batch_size=32, n_rollouts=8, checkpoint_every=20, advantage="grpo",
                      optimizer="adam", learning_rate=0.1, temperature=1.0, eval_temperature=T_EVAL)
 SHARINGS = (0.0, 0.25, 0.5, 0.75, 1.0)
-PRIMARY, CONTROL = 0.5, 0.0
+PRIMARY, CONTROL = 0.75, 0.0
 K_SOLVED = 8
 K_UNSOLVABLE = (8, 64)
 PER_CKPT_BUDGET = 16
 BUDGET_MULTS = (1, 2, 4, 8, 16, 32, 64)
 SMOOTH_MAX = 0.10
-EXCESS_MIN, EXCESS_OFF_MAX = 0.10, 0.02
+EXCESS_MIN, EXCESS_OFF_MAX, EXCESS_WORST_MIN = 0.10, 0.02, 0.08
 REWARD_RISE_MIN = 0.30
 
 
@@ -190,7 +192,7 @@ def _figures(out_dir: Path, steps, prim: dict, ctrl: dict, reward_prim, rot_tabl
     ax.plot(x, prim["acquisition"], "s-", label=f"acquisition / P (sharing {PRIMARY})")
     ax.plot(x, prim["loss"], "^-", label=f"loss / P (sharing {PRIMARY})")
     ax.plot(x, ctrl["retention"], "o--", color="gray", label=f"retention (sharing {CONTROL})")
-    ax.plot(steps, reward_prim, "k:", label="train reward (exact, sharing 0.5)")
+    ax.plot(steps, reward_prim, "k:", label=f"train reward (exact, sharing {PRIMARY})")
     ax.set_xlabel("training step"), ax.set_ylabel("fraction")
     ax.set_title("Retention and acquisition of solved test problems")
     ax.legend(fontsize=7)
@@ -255,6 +257,7 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     prim, ctrl = results[g_prim], results[g_ctrl]
 
     excess_on = float(rot_table["excess"][ip].mean())
+    excess_worst = float(rot_table["excess"][ip].min())
     excess_off = float(rot_table["excess"][ic].mean())
     rot_mean = rot_table["rotation"].mean(axis=1)
     rot_incr = float(np.min(np.diff(rot_mean)))
@@ -264,6 +267,8 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     claims = [
         Claim(f"sharing {PRIMARY}: cross-checkpoint pass@K beats the best single checkpoint's pass@K by >= 0.10 {sfx}",
               excess_on >= EXCESS_MIN, excess_on, EXCESS_MIN),
+        Claim(f"sharing {PRIMARY}: the excess holds seed by seed: worst seed's excess >= {EXCESS_WORST_MIN} ({n_seeds} seeds)",
+              excess_worst >= EXCESS_WORST_MIN, excess_worst, EXCESS_WORST_MIN),
         Claim(f"sharing {CONTROL}: |cross-checkpoint - best single pass@K| <= 0.02 {sfx}",
               abs(excess_off) <= EXCESS_OFF_MAX, abs(excess_off), EXCESS_OFF_MAX),
         Claim(f"rotation (1 - mean consecutive Jaccard of solved test sets) strictly increases along sharing {list(SHARINGS)}: "

@@ -16,7 +16,7 @@ def test_coverage_rotation_quick(tmp_path):
         assert (d / name).is_file(), name
     summary = json.loads((d / "summary.json").read_text())
     assert summary["name"] == coverage_rotation.NAME and "setting" in summary
-    assert summary["claims"] == out["claims"] and len(summary["claims"]) == 5
+    assert summary["claims"] == out["claims"] and len(summary["claims"]) == 6
     for c in summary["claims"]:
         assert set(c) == {"claim", "holds", "value", "threshold"}
         assert isinstance(c["holds"], bool) and isinstance(c["claim"], str)
@@ -25,10 +25,8 @@ def test_coverage_rotation_quick(tmp_path):
     header = (d / "data.csv").read_text().splitlines()[0]
     assert header == "table,sharing,seed,checkpoint,step,checkpoint2,K,metric,value"
     # claims quick mode is designed to support: excess ~0 without sharing, rotation grows with sharing,
-    # smooth and rising training reward (the >= 0.10 excess is checked but seed-sensitive at sharing 0.5)
-    holds = [c["holds"] for c in summary["claims"]]
-    assert holds[1] and holds[2] and holds[3] and holds[4], summary["claims"]
-    assert summary["claims"][0]["value"] > 0.05
+    # smooth and rising training reward, excess >= 0.10 on average and >= 0.08 in every seed
+    assert all(c["holds"] for c in summary["claims"]), summary["claims"]
 
 
 def test_analyse_on_a_hand_case():
