@@ -31,7 +31,7 @@ almost linearly (0.23 -> ~0.8), as users report.
 
 Why not ``make_run`` directly: a RunOutput records logits u + v of the trained problems only, not u, so
 held-out problems cannot be re-evaluated from it. The run here is the same ``lax.scan`` of
-``sim.train.train_step`` (same config, same per-step keys split as in ``make_run``), recording u and
+``sim.train.train_step`` (same config, same per-step keys ``sim.train.step_keys`` as ``make_run``), recording u and
 the trained logits at each checkpoint.
 
 Definitions (all from exact per-problem success probabilities p = answer_probs[..., 0]):
@@ -69,7 +69,7 @@ from sim.bank import BankConfig, make_bank
 from sim.checkpoints import save_checkpoints
 from sim.metrics import answer_probs
 from sim.policy import Policy, PolicyConfig, init_policy, strategy_entropy
-from sim.train import TrainConfig, init_state, stack_hypers, train_step
+from sim.train import TrainConfig, init_state, stack_hypers, step_keys, train_step
 from theory.passk import greedy_budget_allocation_from_p, pass_at_k_from_p, union_pass_at_k_from_p
 
 NAME = "coverage_rotation"
@@ -113,7 +113,7 @@ def _make_runs(train_bank, test_bank, policy0, v_test):
             st, _ = jax.lax.scan(one_step, st, ks)
             return st, (st.policy.u, st.policy.v)
 
-        keys = jax.random.split(key, cfg.n_steps).reshape((n_ck, c, -1))
+        keys = step_keys(key, 0, cfg.n_steps).reshape((n_ck, c, -1))
         _, (us, vs) = jax.lax.scan(one_ckpt, state, keys)
         us = jnp.concatenate([policy0.u[None], us])
         vs = jnp.concatenate([policy0.v[None], vs])

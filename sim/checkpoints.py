@@ -17,9 +17,10 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["save_checkpoints", "load_checkpoints", "validate_checkpoints", "FILENAME"]
+__all__ = ["save_checkpoints", "load_checkpoints", "validate_checkpoints", "save_state", "load_state", "FILENAME", "STATE_FILENAME"]
 
 FILENAME = "checkpoints.npz"
+STATE_FILENAME = "train_state.npz"
 _ROW_TOL = 1e-4  # float32 rows sum to 1 within ~1e-6; allow slack for long problems lists
 
 
@@ -71,13 +72,9 @@ def validate_checkpoints(arrays: dict, source: str = "checkpoints") -> dict:
     return out
 
 
-def save_checkpoints(path, run_output) -> str:
-    """Write ``<path>/checkpoints.npz`` (``path`` a directory, created if needed) from a
-    ``sim.train.RunOutput`` (one run, no seed axis) or a dict of arrays. Returns the file path."""
-    arrays = validate_checkpoints(_arrays_of(run_output), source="run_output")
+def _atomic_savez(path: str, target: str, arrays: dict) -> None:
     os.makedirs(path, exist_ok=True)
-    target = os.path.join(path, FILENAME)
-    fd, tmp = tempfile.mkstemp(dir=path, prefix=".checkpoints-", suffix=".npz")
+    fd, tmp = tempfile.mkstemp(dir=path, prefix=".tmp-", suffix=".npz")
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
@@ -86,6 +83,62 @@ def save_checkpoints(path, run_output) -> str:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _state_leaves(state) -> list:
+    import jax
+
+    return jax.tree_util.tree_flatten_with_path(state)[0]
+
+
+def save_state(path, state) -> str:
+    """Write a ``sim.train.TrainState`` (policy, optimizer state, answer table, step; optionally with a
+    leading run axis) to ``<path>/train_state.npz``, atomically, one array per leaf named by its tree
+    path. Resume with :func:`load_state` and ``make_run(config)(key, ..., state=...)``."""
+    import jax
+
+    arrays = {jax.tree_util.keystr(kp): np.asarray(leaf) for kp, leaf in _state_leaves(state)}
+    target = os.path.join(path, STATE_FILENAME)
+    _atomic_savez(path, target, arrays)
+    return target
+
+
+def load_state(path, like):
+    """Read ``<path>/train_state.npz`` (or the file itself) into the structure of ``like`` (a TrainState
+    of the same config and sizes, e.g. ``init_state(config, policy, bank)``). ValueError names a missing
+    leaf or a shape/dtype mismatch; nothing is unpickled."""
+    import jax
+    import jax.numpy as jnp
+
+    if os.path.isdir(path):
+        path = os.path.join(path, STATE_FILENAME)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
+    leaves = []
+    for kp, ref in _state_leaves(like):
+        name = jax.tree_util.keystr(kp)
+        if name not in arrays:
+            raise ValueError(f"{path}: missing state leaf {name!r}")
+        a = arrays[name]
+        ref = np.asarray(ref)
+        if a.shape[a.ndim - ref.ndim:] != ref.shape or a.ndim not in (ref.ndim, ref.ndim + 1) or a.dtype != ref.dtype:
+            raise ValueError(f"{path}: state leaf {name!r} has {a.dtype} {a.shape}, expected {ref.dtype} {ref.shape} "
+                             "(optionally with a leading run axis)")
+        leaves.append(jnp.asarray(a))
+    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like), leaves)
+
+
+def save_checkpoints(path, run_output) -> str:
+    """Write ``<path>/checkpoints.npz`` (``path`` a directory, created if needed) from a
+    ``sim.train.RunOutput`` (one run, no seed axis) or a dict of arrays. Returns the file path."""
+    arrays = validate_checkpoints(_arrays_of(run_output), source="run_output")
+    target = os.path.join(path, FILENAME)
+    _atomic_savez(path, target, arrays)
     return target
 
 

@@ -294,21 +294,37 @@ def train_step(config: TrainConfig, state: TrainState, key, bank: Bank, hyper: H
     return update_from_rollouts(config, state, rollouts, k_adv, bank, hyper)
 
 
-def make_run(config: TrainConfig) -> Callable:
-    """A jitted ``run(key, bank, policy, hyper) -> RunOutput`` for this static config.
+def step_keys(key, start, n_steps: int):
+    """Per-step training keys ``fold_in(key, t)`` for global steps t = start, ..., start + n_steps - 1.
 
-    ``key`` drives all training randomness (problem batches, rollouts, stochastic advantages); the
-    bank and the initial policy are inputs (make them with their own keys). Vmappable over any
-    argument's leaves, e.g. ``jax.vmap(run, in_axes=(0, None, None, None))`` over seeds.
+    Keys depend on the global step, not on the run length, so a run of 2N steps and a run of N steps
+    resumed for N more (``make_run(...)(key, ..., state=out.final_state)``) see the same randomness."""
+    steps = jnp.asarray(start, jnp.int32) + jnp.arange(n_steps, dtype=jnp.int32)
+    return jax.vmap(lambda t: jax.random.fold_in(key, t))(steps)
+
+
+def make_run(config: TrainConfig) -> Callable:
+    """A jitted ``run(key, bank, policy, hyper, state=None) -> RunOutput`` for this static config.
+
+    ``key`` drives all training randomness (problem batches, rollouts, stochastic advantages) through
+    per-step keys ``fold_in(key, global step)`` (:func:`step_keys`); the bank and the initial policy
+    are inputs (make them with their own keys). ``state`` resumes a run: pass a previous run's
+    ``final_state`` (policy, optimizer state, answer table, step counter; ``policy`` is then ignored)
+    and the same key, and the result continues exactly where that run stopped (steps and checkpoints
+    count from ``state.step``). Vmappable over any argument's leaves, e.g.
+    ``jax.vmap(run, in_axes=(0, None, None, None))`` over seeds.
     """
     c = config.checkpoint_every
     n_ckpt = config.n_steps // c
 
-    def run(key, bank: Bank, policy: Policy, hyper: Hyper) -> RunOutput:
+    def run(key, bank: Bank, policy: Policy, hyper: Hyper, state: TrainState | None = None) -> RunOutput:
         P = bank.answers.shape[0]
         if config.batch_size > P:
             raise ValueError(f"batch_size: must be <= n_problems = {P}, got {config.batch_size}")
-        state = init_state(config, policy, bank)
+        if state is None:
+            state = init_state(config, policy, bank)
+        start = state.step
+        first = checkpoint_of(state.policy, bank, hyper)
 
         def one_step(st, k):
             return train_step(config, st, k, bank, hyper)
@@ -317,13 +333,12 @@ def make_run(config: TrainConfig) -> Callable:
             st, sig = jax.lax.scan(one_step, st, ks)
             return st, (checkpoint_of(st.policy, bank, hyper), sig)
 
-        keys = jax.random.split(key, config.n_steps)
+        keys = step_keys(key, start, config.n_steps)
         keys = keys.reshape((n_ckpt, c) + keys.shape[1:])
         state, (ckpts, sigs) = jax.lax.scan(one_checkpoint, state, keys)
-        first = checkpoint_of(policy, bank, hyper)
         ckpts = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b], axis=0), first, ckpts)
         sigs = jax.tree.map(lambda x: x.reshape((config.n_steps,) + x.shape[2:]), sigs)
-        steps = jnp.arange(n_ckpt + 1, dtype=jnp.int32) * c
+        steps = start + jnp.arange(n_ckpt + 1, dtype=jnp.int32) * c
         return RunOutput(steps, ckpts, sigs, state)
 
     return jax.jit(run)
@@ -341,18 +356,22 @@ def shard_leading_axis(x):
     return jax.device_put(x, sharding)
 
 
-def run_many(run: Callable, keys, bank: Bank, policy: Policy, hyper: Hyper, *, vary: tuple[str, ...] = ()) -> RunOutput:
+def run_many(run: Callable, keys, bank: Bank, policy: Policy, hyper: Hyper, *, vary: tuple[str, ...] = (),
+             state: TrainState | None = None) -> RunOutput:
     """vmap ``run`` over a leading axis G: ``keys`` always has it (one training key per run) and so
     does every argument named in ``vary`` (a subset of "bank", "policy", "hyper"; e.g. a vmapped
-    ``make_bank`` or ``stack_hypers`` grid). The G axis is sharded over local devices when there are
-    several (a no-op on one device). Returns a RunOutput with a leading [G] axis."""
+    ``make_bank`` or ``stack_hypers`` grid). ``state`` (optional) resumes G runs: a previous
+    ``run_many`` output's ``final_state``, with its leading [G] axis. The G axis is sharded over local
+    devices when there are several (a no-op on one device). Returns a RunOutput with a leading [G] axis."""
     bad = set(vary) - {"bank", "policy", "hyper"}
     if bad:
         raise ValueError(f"vary: names must be among 'bank', 'policy', 'hyper', got {sorted(bad)}")
     args = {"bank": bank, "policy": policy, "hyper": hyper}
     in_axes = (0,) + tuple(0 if name in vary else None for name in args)
     sharded = [shard_leading_axis(a) if name in vary else a for name, a in args.items()]
-    return _vmapped(run, in_axes)(shard_leading_axis(keys), *sharded)
+    if state is None:
+        return _vmapped(run, in_axes)(shard_leading_axis(keys), *sharded)
+    return _vmapped(run, in_axes + (0,))(shard_leading_axis(keys), *sharded, shard_leading_axis(state))
 
 
 @functools.lru_cache(maxsize=64)
