@@ -8,9 +8,10 @@ Gradient used (pi = softmax(z / T), z = u + v):  d log pi(s | i) / d z[i, s'] = 
 so with L = -(1/(B n)) sum A log pi(s | i):   dL/dv[i] = -(1/(B n)) sum_{rollouts on i} A (e_s - pi[i]) / T,
 dL/du = sum_i dL/dv[i].  Adam as optax.scale_by_adam (b1 = 0.9, b2 = 0.999, eps = 1e-8, bias-corrected).
 
-Supported advantages: grpo, drgrpo, passk_analytic, ucb, ucb_mean, ucb_con, batch,
-entropy_regularized (the deterministic ones that need no key beyond the rollouts; the others raise
-NotImplementedError).
+Supported advantages: all 14 of ``sim.advantages.ADVANTAGES``. The two stochastic ones
+(passk_bootstrap, noisy_reward) take their random draws as an input (``uniforms``), so a test can hand
+the reference the very draws the JAX step made from its key; ``reference_run`` draws them from its own
+NumPy stream.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ import numpy as np
 
 __all__ = ["RefState", "reference_update", "reference_rollouts", "reference_run", "REFERENCE_ADVANTAGES"]
 
-REFERENCE_ADVANTAGES = ("grpo", "drgrpo", "passk_analytic", "ucb", "ucb_mean", "ucb_con", "batch", "entropy_regularized")
+REFERENCE_ADVANTAGES = ("grpo", "drgrpo", "passk_analytic", "passk_bootstrap", "passk_full", "combination", "exceed_passk",
+                        "adaptive_entropy", "ucb", "ucb_mean", "ucb_con", "batch", "entropy_regularized", "noisy_reward")
+# the stochastic entries take their random draws as an input (``uniforms``), see reference_update
+STOCHASTIC_REFERENCE = {"passk_bootstrap": "uniforms [B, N, N]: one uniform per (group, rollout); a group is the k rollouts "
+                        "with the smallest draws", "noisy_reward": "uniforms [B, N]: a negative reward flips when its draw < noise_rate"}
 _B1, _B2, _ADAM_EPS = 0.9, 0.999, 1e-8
 
 
@@ -78,15 +83,55 @@ def _passk(r, k):
     return out
 
 
-def _advantage(name, r, answers, n_xa, logp_s, hyper, k):
+def _passk_groups(r, member, k):
+    """Group rewards = max over members, GRPO-standardised over the groups; per-rollout sums.
+
+    member: bool [B, G, N]. Returns (group advantages [B, G], per-rollout sum of the advantages of the
+    groups containing it [B, N])."""
+    group_reward = (member & (r[:, None, :] > 0.5)).any(axis=2).astype(np.float64)  # [B, G]
+    group_adv = _grpo(group_reward)
+    return group_adv, np.einsum("bg,bgn->bn", group_adv, member.astype(np.float64))
+
+
+def _advantage(name, r, answers, n_xa, logp_s, hyper, k, entropy=None, uniforms=None):
     all_correct = np.all(r > 0.5, axis=1, keepdims=True)
     c = hyper["bonus_coef"]
+    B, N = r.shape
+    if name in STOCHASTIC_REFERENCE and uniforms is None:
+        raise ValueError(f"uniforms: advantage {name!r} needs its random draws ({STOCHASTIC_REFERENCE[name]})")
     if name == "grpo":
         return _grpo(r)
     if name == "drgrpo":
         return r - r.mean(axis=1, keepdims=True)
     if name == "passk_analytic":
         return _passk(r, k)
+    if name == "passk_full":
+        member = np.zeros((B, N // k, N), bool)
+        for g in range(N // k):
+            member[:, g, g * k:(g + 1) * k] = True
+        return _passk_groups(r, member, k)[1]
+    if name == "passk_bootstrap":
+        u = np.asarray(uniforms, np.float64).reshape(B, N, N)  # G = N groups
+        member = np.zeros((B, N, N), bool)
+        for b in range(B):
+            for g in range(N):
+                member[b, g, np.argsort(u[b, g], kind="stable")[:k]] = True
+        return (N / (k * N)) * _passk_groups(r, member, k)[1]
+    if name in ("combination", "exceed_passk"):
+        n_pos = r.sum(axis=1, keepdims=True)
+        if name == "combination":
+            rho = n_pos / N
+            return rho * _passk(r, k) + (1 - rho) * _grpo(r)
+        f = np.where(n_pos >= 1, 0.4 / np.log(np.maximum(n_pos, 1.0) + 0.5), 0.0)
+        return f * _passk(r, k)
+    if name == "adaptive_entropy":
+        order = sorted(range(B), key=lambda b: -entropy[b])  # stable: earlier problems first on ties
+        high = np.zeros(B, bool)
+        high[order[: B // 2]] = True
+        return np.where(high[:, None], _grpo(r), _passk(r, k))
+    if name == "noisy_reward":
+        u = np.asarray(uniforms, np.float64).reshape(B, N)
+        return _grpo(np.where((r < 0.5) & (u < hyper["noise_rate"]), 1.0, r))
     if name in ("ucb", "ucb_mean", "ucb_con"):
         b = np.minimum(1.0, 1.0 / np.sqrt(n_xa))
         if name == "ucb_mean":
@@ -127,10 +172,14 @@ def apply_update(new: RefState, state: RefState, g_u: np.ndarray, g_v: np.ndarra
     new.v = state.v - lr * (1 - sh) * d_v
 
 
-def reference_update(state: RefState, problem_ids, strategies, answers, hyper: dict, *, advantage: str = "grpo", k: int = 4, optimizer: str = "adam"):
+def reference_update(state: RefState, problem_ids, strategies, answers, hyper: dict, *, advantage: str = "grpo", k: int = 4,
+                     optimizer: str = "adam", uniforms=None):
     """One training step on given rollouts (problem_ids [B], strategies [B, n], answers [B, n]).
 
-    ``hyper``: dict with learning_rate, temperature, sharing, bonus_coef, entropy_coef, ucb_b0.
+    ``hyper``: dict with learning_rate, temperature, sharing, bonus_coef, entropy_coef, ucb_b0 (and
+    noise_rate for noisy_reward). ``uniforms``: the random draws of a stochastic advantage
+    (``STOCHASTIC_REFERENCE`` says which shape), e.g. ``jax.random.uniform(adv_key, shape)`` to
+    reproduce the JAX step.
     Returns (new RefState, advantages [B, n]). Does not modify ``state``.
     """
     pids = np.asarray(problem_ids, dtype=np.int64)
@@ -147,7 +196,8 @@ def reference_update(state: RefState, problem_ids, strategies, answers, hyper: d
     z = state.u[None, :] + state.v[pids]  # [B, S]
     pi = _softmax(z / T)
     logp_s = np.log(pi[np.arange(B)[:, None], s_idx])
-    adv = _advantage(advantage, r, ans, n_xa, logp_s, hyper, k)
+    entropy = -(pi * np.log(np.where(pi > 0, pi, 1.0))).sum(axis=1)  # H(pi(.|i)) at T, nats
+    adv = _advantage(advantage, r, ans, n_xa, logp_s, hyper, k, entropy=entropy, uniforms=uniforms)
 
     onehot = np.zeros((B, n, pi.shape[1]))
     onehot[np.arange(B)[:, None], np.arange(n)[None, :], s_idx] = 1.0
@@ -195,7 +245,9 @@ def reference_run(seed: int, u0, v0, bank_answers, epsilon: float, n_answers: in
     for step in range(1, n_steps + 1):
         z = state.u[None, :] + state.v
         ro = reference_rollouts(rng, z, bank_answers, epsilon, n_answers, T, n_rollouts, batch_size)
-        state, _ = reference_update(state, *ro, hyper, advantage=advantage, k=k, optimizer=optimizer)
+        draws = {"passk_bootstrap": (batch_size, n_rollouts, n_rollouts), "noisy_reward": (batch_size, n_rollouts)}.get(advantage)
+        uniforms = None if draws is None else rng.random(draws)
+        state, _ = reference_update(state, *ro, hyper, advantage=advantage, k=k, optimizer=optimizer, uniforms=uniforms)
         if step % checkpoint_every == 0:
             ckpts.append(probs(state))
     return np.stack(ckpts), state

@@ -106,10 +106,15 @@ def _compare_with_reference(advantage, optimizer, steps=3):
     hyper_np = {k: float(v) for k, v in hyper._asdict().items()}
     step = jax.jit(lambda st, ro, b, h: update_from_rollouts(cfg, st, ro, jax.random.key(0), b, h))
     sample = jax.jit(lambda kk, st, b, h: sample_batch(cfg, kk, st, b, h))
+    B, N = cfg.batch_size, cfg.n_rollouts
+    draw_shape = {"passk_bootstrap": (B, N, N), "noisy_reward": (B, N)}.get(advantage)
+    # the stochastic advantages' draws, from the same key the JAX step gives the advantage
+    uniforms = None if draw_shape is None else np.asarray(jax.random.uniform(jax.random.key(0), draw_shape))
     for i in range(steps):
         ro = sample(jax.random.key(10 + i), state, bank, hyper)
         state, _ = step(state, ro, bank, hyper)
-        ref, _ = reference_update(ref, *(np.asarray(x) for x in ro), hyper_np, advantage=advantage, k=2, optimizer=optimizer)
+        ref, _ = reference_update(ref, *(np.asarray(x) for x in ro), hyper_np, advantage=advantage, k=2, optimizer=optimizer,
+                                  uniforms=uniforms)
     moved = np.abs(ref.v - np.asarray(policy.v)).max()
     return state, ref, moved
 
@@ -124,6 +129,10 @@ def test_jax_step_matches_numpy_reference_x64(advantage, optimizer):
     np.testing.assert_allclose(state.policy.u, ref.u, atol=1e-9, rtol=0)
     np.testing.assert_allclose(state.policy.v, ref.v, atol=1e-9, rtol=0)
     np.testing.assert_allclose(state.answer_counts, ref.counts, atol=0)
+
+
+def test_reference_covers_every_advantage():
+    assert set(REFERENCE_ADVANTAGES) == set(ADVANTAGES)
 
 
 def test_jax_step_matches_numpy_reference_float32():
