@@ -248,3 +248,36 @@ def test_load_state_names_bad_leaf(small, tmp_path):
     other_policy = init_policy(PolicyConfig(), jax.random.key(1), P + 1, S)
     with pytest.raises(ValueError, match="state leaf"):
         load_state(tmp_path, init_state(CFG, other_policy, other_bank))
+
+
+_SHARDING_SCRIPT = r"""
+import json, os
+import jax, jax.numpy as jnp, numpy as np
+from sim.bank import BankConfig, make_bank
+from sim.policy import PolicyConfig, init_policy
+from sim.train import TrainConfig, make_run, run_many, stack_hypers
+cfg = TrainConfig(n_steps=6, batch_size=4, n_rollouts=4, checkpoint_every=3, learning_rate=0.1)
+bank = make_bank(BankConfig(n_problems=12, n_strategies=4, n_answers=4, n_clusters=2, clusters_per_strategy=1), jax.random.key(0))
+policy = init_policy(PolicyConfig(), jax.random.key(1), 12, 4)
+run = make_run(cfg)
+keys = jax.random.split(jax.random.key(2), 4)
+out = run_many(run, keys, bank, policy, stack_hypers([cfg.hyper()] * 4), vary=("hyper",))
+single = [np.asarray(run(keys[g], bank, policy, cfg.hyper()).checkpoints.answer_probs) for g in range(4)]
+diff = max(float(np.abs(np.asarray(out.checkpoints.answer_probs[g]) - single[g]).max()) for g in range(4))
+print(json.dumps({"n_devices": len(jax.devices()), "out_devices": len(out.checkpoints.answer_probs.sharding.device_set), "max_diff": diff}))
+"""
+
+
+def test_run_many_shards_over_several_devices():
+    """With 2 (virtual CPU) devices, run_many splits the run axis over both and equals separate runs."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu"}
+    res = subprocess.run([sys.executable, "-c", _SHARDING_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got["n_devices"] == 2 and got["out_devices"] == 2, got
+    assert got["max_diff"] <= 1e-6, got
