@@ -47,6 +47,22 @@ Part (b): a GRPO run in which pass@1 rises while the exact SC gain is negative a
   with scattered base errors (attractor <= 0.3) the trap makes SC gain dip (e.g. +0.12 -> +0.01) but
   not below 0, because problems solved by the trap keep a positive gain while the trapped problems'
   p0 collapses to ~0 (where the SC loss, at most p0, vanishes).
+- Why the mid-run dip is small (a structural reason, measured and derived): for K -> infinity the
+  per-problem SC gain is 1{correct answer leads} - p0, so a dataset-level negative needs problems
+  whose errors *lead* while their p0 is still large, and these must outweigh the failure mass
+  1 - p0 of the problems whose correct answer leads. In a two-group trap model (trap share t; easy
+  problems, fraction f_e, solved by the trap and by a fraction a_e of the other mass; hard problems,
+  f_h, solved by a fraction a_h of the non-trap mass, trap leading), SC gain@inf = f_e (1 - t)(1 - a_e)
+  - f_h (1 - t) a_h = (1 - t) d pass@1 / dt: the dataset SC gain is negative exactly when pass@1 is
+  *falling* along the trap direction. So with one shared direction, negative SC gain and rising
+  pass@1 exclude each other; a negative SC gain with rising pass@1 needs several moving parts and
+  stays a narrow, shallow window, as in real runs where SC gain "hovers near zero and at some
+  checkpoints turns negative". Grids tried in session 3 (single training seed, P = 256, 200 steps):
+  attractor {0, 0.3, ..., 0.95} x trap_fraction {0, 0.3, 0.4, 0.5, 0.7} x sharing {0, 0.5, 0.7, 0.8,
+  0.9, 1} x problem_scale {0.5, 1, 2, 3} x clusters_per_strategy {2, 3, 4} x min_solvers {0, 4, 5, 6}
+  x learning rate {0.05, 0.1}: either the base SC gain is already negative (strong attractor) and
+  training raises it, or it stays positive (scattered errors); the deepest "turns negative after
+  positive" dip stayed about -0.01.
 - Chosen setting (``CHOSEN``; quick mode runs only it): attractor 0.8, trap_fraction 0.4, sharing 1.0
   (training key fold_in(PRNGKey(3), seed)).
 - Diagnosis at each checkpoint with negative exact SC gain@K (K = 5 and 32): problems are split into
