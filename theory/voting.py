@@ -481,10 +481,33 @@ def maj_at_k(counts, k, *, tie: str = "random", correct=0, abstain=None, method:
     out = np.empty(K2.shape[0])
     for Nval in np.unique(N):  # the binomial tilt k/N is per problem; group problems by N
         rows = np.flatnonzero(N == Nval)
+        if Nval == k:  # the only k-subset is the whole sample: the vote of the observed counts
+            out[rows] = _observed_vote_credit(K2[rows], correct_b[rows], None if ab is None else ab[rows], tie)
+            continue
         logw = _binomial_logw(K2[rows], k / Nval, k)
         w0, wc, wa = _split_classes(_to_weights(logw), correct_b[rows], None if ab is None else ab[rows], "counts")
         out[rows] = _win_probability(w0, wc, wa, k, tie, method)
     return out.reshape(batch_shape)
+
+
+def _observed_vote_credit(counts: np.ndarray, correct: np.ndarray, abstain, tie: str) -> np.ndarray:
+    """Credit of the correct answer in one plurality vote with these exact counts [B, m] (maj@k, k = n).
+
+    Same rules as the engines: the correct class needs >= 1 vote; a t-way tie at the top gives 1/t
+    ("random") or 0 ("strict"); the abstention class never wins."""
+    B = counts.shape[0]
+    rows = np.arange(B)
+    c0 = counts[rows, correct]
+    others = counts.astype(np.int64).copy()
+    others[rows, correct] = -1
+    if abstain is not None:
+        others[rows, abstain] = -1
+    top = others.max(axis=1) if others.shape[1] > 1 else np.full(B, -1)
+    ties = (others == c0[:, None]).sum(axis=1)
+    win = np.where(c0 > top, 1.0, 0.0)
+    if tie == "random":
+        win = np.where(c0 == top, 1.0 / (1 + ties), win)
+    return np.where(c0 >= 1, win, 0.0)
 
 
 def correlated_plurality_accuracy(probs, rho, n, *, tie: str = "random", correct=0, abstain=None, method: str = "auto"):
