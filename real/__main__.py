@@ -1,0 +1,117 @@
+"""Command line for real sample logs.
+
+    python -m real analyze LOGS... --out DIR [--format auto] [--K 32] [--ks 1,2,4,...] [--boot 1000]
+    python -m real predict-sc --samples FILE --k K1,K2,... --out DIR [--model dirichlet] [--boot 1000]
+
+``analyze`` imports the logs (every rejected row reported with file, line and reason), runs every
+analysis of ``real.analysis`` and writes tables (Parquet and CSV), figures (PNG) and ``report.md`` /
+``report.html`` into DIR, plus ``import_report.json``. ``predict-sc`` writes ``DIR/predictions.json``
+(the prediction contract of issue 4: per checkpoint pass@1, maj@K and SC gain with 95% intervals; K may
+exceed the samples per problem) and ``DIR/import_report.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        out = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+    if not out or min(out) < 1:
+        raise argparse.ArgumentTypeError(f"expected integers >= 1, got {text!r}")
+    return out
+
+
+def _add_import_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", default="auto", help="input format (default: auto-detect; see real.importers)")
+    p.add_argument("--checkpoint", default=None, help="checkpoint label for files that carry none")
+    p.add_argument("--map", action="append", default=[], metavar="OURS=THEIRS",
+                   help="field mapping for generic JSONL/CSV, e.g. --map problem_id=qid (repeatable)")
+
+
+def _load(args, paths):
+    from real.importers import load_counts
+
+    mapping = {}
+    for item in args.map:
+        if "=" not in item:
+            raise SystemExit(f"--map: expected OURS=THEIRS, got {item!r}")
+        ours, theirs = item.split("=", 1)
+        mapping[ours.strip()] = theirs.strip()
+    return load_counts(paths, format=args.format, mapping=mapping or None, checkpoint=args.checkpoint)
+
+
+def _write_json(path: Path, obj) -> None:
+    from experiments.summary import atomic_write_text
+
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def cmd_analyze(args) -> int:
+    from real.analysis import analyze
+    from real.report import write_report
+
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    table, report = _load(args, args.logs)
+    t_load = time.perf_counter() - t0
+    print(report.summary())
+    res = analyze(table, ks=args.ks, K=args.K, n_boot=args.boot, seed=args.seed)
+    t_an = time.perf_counter() - t0 - t_load
+    _write_json(out / "import_report.json", report.to_dict())
+    write_report(res, out, title=f"Sample-log analysis: {', '.join(map(str, args.logs))}", import_report=report.to_dict())
+    print(f"analyze: {table.shape[0]} checkpoints x {table.shape[1]} problems; import {t_load:.1f} s, analyses {t_an:.1f} s; "
+          f"report in {out}")
+    return 0
+
+
+def cmd_predict_sc(args) -> int:
+    from real.predict import predict_sc
+
+    out = Path(args.out)
+    table, report = _load(args, [args.samples])
+    print(report.summary())
+    preds = predict_sc(table, args.k, model=args.model, n_boot=args.boot, seed=args.seed)
+    doc = {"checkpoints": preds, "model": args.model, "rejected_rows": int(report.n_rejected)}
+    _write_json(out / "predictions.json", doc)
+    _write_json(out / "import_report.json", report.to_dict())
+    print(f"predict-sc: {len(preds)} checkpoint(s), K = {args.k}, model {args.model}; wrote {out / 'predictions.json'}")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m real", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("analyze", help="run every analysis on sample logs and write a report")
+    p.add_argument("logs", nargs="+", help="log files or folders")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--K", type=int, default=None, help="votes per majority vote for SC gain/attribution (default: largest k <= n)")
+    p.add_argument("--ks", type=_int_list, default=None, help="k grid for pass@k / maj@k curves (default: powers of 2 up to n)")
+    p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples over problems (95%% intervals)")
+    p.add_argument("--seed", type=int, default=0)
+    _add_import_args(p)
+    p = sub.add_parser("predict-sc", help="predict maj@K and SC gain (K may exceed n) -> predictions.json")
+    p.add_argument("--samples", required=True, help="sample-record file (JSONL/Parquet) or any format load_counts reads")
+    p.add_argument("--k", required=True, type=_int_list, help="comma-separated K values, e.g. 4,8,16,64")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--model", default="dirichlet", help="predictor: plugin, dirichlet or beta_binomial (see real.predict)")
+    p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples over problems (95%% intervals)")
+    p.add_argument("--seed", type=int, default=0)
+    _add_import_args(p)
+    args = ap.parse_args(argv)
+    try:
+        return cmd_analyze(args) if args.cmd == "analyze" else cmd_predict_sc(args)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
