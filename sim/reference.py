@@ -62,8 +62,9 @@ def _softmax(x):
 def _grpo(r, eps=1e-6):
     mean = r.mean(axis=1, keepdims=True)
     std = r.std(axis=1, keepdims=True)
-    safe = np.where(std > 0, std + eps, 1.0)
-    return np.where(std > 0, (r - mean) / safe, 0.0)
+    ok = r.max(axis=1, keepdims=True) > r.min(axis=1, keepdims=True)  # std = 0 exactly iff all equal
+    safe = np.where(ok, std + eps, 1.0)
+    return np.where(ok, (r - mean) / safe, 0.0)
 
 
 def _passk(r, k):

@@ -60,7 +60,8 @@ def grpo_numpy(r, eps=0.0):
     mu = r.mean(-1, keepdims=True)
     sd = r.std(-1, keepdims=True)
     out = np.zeros_like(r)
-    np.divide(r - mu, sd + eps, out=out, where=np.broadcast_to(sd > 0, r.shape))
+    tie = r.max(-1, keepdims=True) == r.min(-1, keepdims=True)  # std = 0 exactly iff all values are equal
+    np.divide(r - mu, sd + eps, out=out, where=np.broadcast_to(~tie, r.shape))
     return out
 
 
@@ -465,3 +466,11 @@ def test_value_errors_name_the_argument():
     # under jit the values cannot be checked, but the static k check still fires
     with pytest.raises(ValueError, match="^k"):
         jax.jit(lambda x: passk_analytic_advantage(x, k=7))(r)
+
+
+def test_grpo_tie_of_non_binary_rewards_is_exactly_zero():
+    """Equal rewards whose computed mean rounds (std ~ 1e-16, not 0) still give advantage 0."""
+    with x64():
+        v = [4.8420673231520395] * 3
+        np.testing.assert_array_equal(np.asarray(grpo_advantage(v, eps=0.0)), np.zeros(3))
+    np.testing.assert_array_equal(np.asarray(grpo_advantage([0.1] * 7, eps=0.0)), np.zeros(7))

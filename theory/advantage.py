@@ -101,10 +101,13 @@ def _check_eps(eps) -> None:
 
 
 def _standardize(x: jax.Array, eps) -> jax.Array:
-    """(x - mean) / (std + eps) along the last axis, population std; 0 where the std is 0."""
+    """(x - mean) / (std + eps) along the last axis, population std; 0 where the std is 0.
+
+    "std is 0" is decided exactly, as "all values of the group are equal" (max == min): a computed std
+    of equal values can be ~1e-16 instead of 0 (the mean rounds), which would turn a tie into ±1."""
     mean = jnp.mean(x, axis=-1, keepdims=True)
     std = jnp.std(x, axis=-1, keepdims=True)
-    ok = std > 0
+    ok = jnp.max(x, axis=-1, keepdims=True) > jnp.min(x, axis=-1, keepdims=True)
     return jnp.where(ok, (x - mean) / jnp.where(ok, std + eps, 1.0), jnp.zeros_like(x))
 
 
