@@ -23,8 +23,9 @@ n ≥ k, and compared with the unbiased pass@k on *all* their samples (unequal b
 problems with enough samples). The population curve ``predicted_pass_at_k(α, β, k)`` is stored beside it.
 Checkpoints with no success in the subsample (degenerate fit) are skipped and listed. Coverage churn: for each model
 size, its checkpoints in order of tokens seen, compared at the equal budget k = 128 (every cell has
-n ≥ 128) with ``real.analysis.coverage``: rotation (1 − mean consecutive Jaccard of solved sets, solved
-= pass@128 ≥ 1/2), retention, and whether the unsolvable sets are nested.
+n ≥ 128) with ``real.analysis.coverage``: rotation (1 − mean consecutive Jaccard of solved sets; solved = at least one
+correct sample among k = 128, drawn as a seeded random 128-subset where n > 128), retention, and whether
+the unsolvable sets are nested.
 
 Claims: the plug-in under-predicts maj@K (mean signed error over the disjoint comparisons < 0); the best
 predictor's mean |error| over the disjoint comparisons lies inside the realized value's 95% interval
