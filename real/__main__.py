@@ -2,12 +2,14 @@
 
     python -m real analyze LOGS... --out DIR [--format auto] [--K 32] [--ks 1,2,4,...] [--boot 1000]
     python -m real predict-sc --samples FILE --k K1,K2,... --out DIR [--model dirichlet] [--boot 1000]
+    python -m real rlvr [--quick] [--out DIR]
 
 ``analyze`` imports the logs (every rejected row reported with file, line and reason), runs every
 analysis of ``real.analysis`` and writes tables (Parquet and CSV), figures (PNG) and ``report.md`` /
 ``report.html`` into DIR, plus ``import_report.json``. ``predict-sc`` writes ``DIR/predictions.json``
 (the prediction contract of issue 4: per checkpoint pass@1, maj@K and SC gain with 95% intervals; K may
-exceed the samples per problem) and ``DIR/import_report.json``.
+exceed the samples per problem) and ``DIR/import_report.json``. ``rlvr`` runs the small real RLVR
+pipeline of ``real.pipeline`` (base model, RL, checkpoint evaluation, analysis, validation summary).
 """
 
 from __future__ import annotations
@@ -105,7 +107,16 @@ def main(argv=None) -> int:
     p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples over problems (95%% intervals)")
     p.add_argument("--seed", type=int, default=0)
     _add_import_args(p)
+    p = sub.add_parser("rlvr", help="the small real RLVR run end to end (base model, RL, evaluation, analysis)")
+    p.add_argument("--quick", action="store_true", help="the quick setting (minutes on 2 CPU cores)")
+    p.add_argument("--out", default=None, help="output folder (default results/real_rlvr)")
     args = ap.parse_args(argv)
+    if args.cmd == "rlvr":
+        from experiments.summary import RESULTS_DIR
+        from real.pipeline import run_rlvr
+
+        run_rlvr(Path(args.out) if args.out else RESULTS_DIR / "real_rlvr", quick=args.quick)
+        return 0
     try:
         return cmd_analyze(args) if args.cmd == "analyze" else cmd_predict_sc(args)
     except (ValueError, FileNotFoundError) as e:

@@ -63,8 +63,24 @@ def fit_dirichlet_prior(vc: np.ndarray) -> dict:
     goes to new, scattered answers. vc [P, A+1]: slot 0 correct, last slot null."""
     n = vc.sum(axis=1)
     ok = n > 0
-    fit = fit_beta_binomial(n[ok], vc[ok, 0])
-    return {"a": float(fit.alpha), "theta": float(fit.beta), "converged": bool(fit.converged), "n_problems": int(ok.sum())}
+    fit = safe_beta_binomial_fit(n[ok], vc[ok, 0])
+    return {"a": float(fit.alpha), "theta": float(fit.beta), "converged": bool(fit.converged), "n_problems": int(ok.sum()),
+            "fallback": fit.fallback}
+
+
+class _Fit:
+    def __init__(self, alpha, beta, converged, fallback):
+        self.alpha, self.beta, self.converged, self.fallback = alpha, beta, converged, fallback
+
+
+def safe_beta_binomial_fit(n, c):
+    """``fit_beta_binomial``, except when every problem has c = 0 or every one has c = n (the MLE is then
+    a point mass and does not exist): then the Jeffreys prior Beta(1/2, 1/2), flagged ``fallback=True``."""
+    n, c = np.asarray(n), np.asarray(c)
+    if n.size == 0 or np.all(c == 0) or np.all(c == n):
+        return _Fit(0.5, 0.5, False, True)
+    f = fit_beta_binomial(n, c)
+    return _Fit(f.alpha, f.beta, f.converged, False)
 
 
 def predict_dirichlet(vc: np.ndarray, K: int, prior: dict | None = None) -> np.ndarray:
@@ -81,7 +97,7 @@ def predict_dirichlet(vc: np.ndarray, K: int, prior: dict | None = None) -> np.n
 
 def predict_beta_binomial(n: np.ndarray, c: np.ndarray, K: int, fit=None) -> np.ndarray:
     """P(correct wins a binary majority of K votes) under the posterior Beta(α + c, β + n − c)."""
-    fit = fit or fit_beta_binomial(n, c)
+    fit = fit or safe_beta_binomial_fit(n, c)
     a = fit.alpha + c
     b = fit.beta + (n - c)
     x = np.arange(K + 1)
@@ -105,8 +121,8 @@ def predict_maj_at_k(table: CountsTable, ks, *, model: str = "dirichlet", checkp
     c = table.n_correct[checkpoint, ev]
     out = {"problems": ev, "pass_at_1": c / n}
     if model == "beta_binomial":
-        fit = fit_beta_binomial(n, c)
-        out["fit"] = {"alpha": fit.alpha, "beta": fit.beta, "converged": fit.converged}
+        fit = safe_beta_binomial_fit(n, c)
+        out["fit"] = {"alpha": fit.alpha, "beta": fit.beta, "converged": fit.converged, "fallback": fit.fallback}
         for K in ks:
             out[K] = predict_beta_binomial(n, c, K, fit)
         return out

@@ -1,0 +1,19 @@
+"""Experiment ``real_rlvr``: the small real RLVR run end to end (see ``real/pipeline.py`` for the setting).
+
+Writes ``results/real_rlvr/`` (base model, RL checkpoints, samples.jsonl, analysis/, validation.png,
+summary.json with claims). Same as ``python -m real rlvr [--quick]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from experiments.summary import RESULTS_DIR
+
+NAME = "real_rlvr"
+
+
+def run(quick: bool = False, results_dir=None) -> dict:
+    from real.pipeline import run_rlvr
+
+    return run_rlvr(Path(results_dir or RESULTS_DIR) / NAME, quick=quick)

@@ -1,0 +1,233 @@
+"""The small real RLVR run end to end: base model (SFT) -> RLVR -> checkpoint evaluation -> analysis.
+
+``python -m real rlvr [--quick] --out DIR`` (and ``experiments run real_rlvr``) runs, on CPU:
+1. Stage 1 (``real.sft``): a JAX Llama trained from scratch on worked solutions of chained mod-10
+   arithmetic (1–6 operations), stopped early so that per-problem success rates on the held-out test
+   set spread over (0, 1). Saved as ``DIR/base`` (safetensors) and exported to ``DIR/hf_base``.
+2. Stage 2 (``real.rlvr``): GRPO with PPO clipping on a separate pool of problems (2–6 operations),
+   checkpoints every ``checkpoint_every`` steps in ``DIR/rl``; a killed run resumes from the last one.
+3. Every RL checkpoint is evaluated on the test problems with n samples each (T = 1) into sample records
+   (``DIR/samples.jsonl``, the ``real.records`` format), then ``real.analysis.analyze`` and
+   ``real.report.write_report`` run on them unchanged (``DIR/analysis``).
+4. Validation against theory (``DIR/summary.json``, claims): pass@1 rises under RL; SC gain predicted
+   from half of each problem's samples vs realized on the other half; the beta-binomial pass@k curve
+   from half the samples vs the unbiased estimate on the other half; η = Σ|Â| measured on the RL
+   rollouts vs ``theory.advantage.eta``; coverage rotation between checkpoints; negative-SC checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from experiments.summary import Claim, atomic_write_text, save_figure, write_summary
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    hidden_size: int = 96
+    layers: int = 3
+    heads: int = 4
+    sft_steps: int = 500
+    sft_batch: int = 64
+    sft_lr: float = 3e-3
+    n_train: int = 20000
+    rl_steps: int = 60
+    rl_batch: int = 32
+    rl_rollouts: int = 8
+    rl_lr: float = 1e-4
+    advantage: str = "grpo"
+    k: int = 4
+    checkpoint_every: int = 10
+    n_test: int = 100
+    n_eval: int = 16
+    seed: int = 0
+
+
+QUICK = PipelineConfig()
+FULL = PipelineConfig(sft_steps=800, rl_steps=150, rl_batch=64, n_test=200, n_eval=32, checkpoint_every=15)
+
+
+def run_rlvr(out_dir, *, quick: bool = True, cfg: PipelineConfig | None = None, log=print) -> dict:
+    from real.analysis import analyze
+    from real.export import export_hf, latest_checkpoint, load_checkpoint, save_checkpoint
+    from real.importers import load_counts
+    from real.model import LlamaConfig, init_params
+    from real.report import write_report
+    from real.rlvr import RLConfig, evaluate_records, train_rl
+    from real.sft import SFTConfig, train_sft
+    from real.task import make_problems
+    from real.tokenizer import CharTokenizer
+
+    cfg = cfg or (QUICK if quick else FULL)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    tk = CharTokenizer()
+    mcfg = LlamaConfig(vocab_size=tk.vocab_size, hidden_size=cfg.hidden_size, intermediate_size=3 * cfg.hidden_size,
+                       num_hidden_layers=cfg.layers, num_attention_heads=cfg.heads, num_key_value_heads=cfg.heads,
+                       max_position_embeddings=80)
+    train = make_problems(cfg.n_train, [1, 2, 3, 4, 5, 6], seed=cfg.seed, prefix="s")
+    rl_pool = make_problems(2000, [2, 3, 4, 5, 6], seed=cfg.seed + 2, prefix="r")
+    test = make_problems(cfg.n_test, [2, 3, 4, 5, 6], seed=cfg.seed + 1, prefix="t")
+    timings = {}
+
+    # stage 1
+    if (out / "base" / "config.json").is_file():
+        params, mcfg, _, _, _ = load_checkpoint(out / "base")
+        log(f"base model: loaded {out / 'base'}")
+    else:
+        params = init_params(mcfg, jax.random.key(cfg.seed))
+        params, _, losses = train_sft(params, mcfg, train, SFTConfig(steps=cfg.sft_steps, batch_size=cfg.sft_batch,
+                                                                      learning_rate=cfg.sft_lr, seq_len=64, seed=cfg.seed))
+        save_checkpoint(out / "base", params, mcfg, step=cfg.sft_steps, meta={"stage": "sft", "final_loss": float(losses[-1])})
+        export_hf(out / "hf_base", params, mcfg, tk)
+        log(f"base model: {cfg.sft_steps} SFT steps, final loss {losses[-1]:.4f}")
+    timings["sft_s"] = time.perf_counter() - t0
+
+    # stage 2
+    t1 = time.perf_counter()
+    rl_cfg = RLConfig(steps=cfg.rl_steps, batch_problems=cfg.rl_batch, n_rollouts=cfg.rl_rollouts, advantage=cfg.advantage,
+                      k=cfg.k, learning_rate=cfg.rl_lr, checkpoint_every=cfg.checkpoint_every, seed=cfg.seed)
+    _, logs = train_rl(params, mcfg, rl_pool, rl_cfg, out / "rl", tokenizer=tk, log=log)
+    if logs:
+        old = json.loads((out / "rl_log.json").read_text()) if (out / "rl_log.json").is_file() else []
+        atomic_write_text(out / "rl_log.json", json.dumps(old + logs))
+    logs = json.loads((out / "rl_log.json").read_text()) if (out / "rl_log.json").is_file() else logs
+    timings["rl_s"] = time.perf_counter() - t1
+
+    # stage 3: evaluate every RL checkpoint into sample records
+    t2 = time.perf_counter()
+    steps = sorted(int(d.name[5:]) for d in (out / "rl").iterdir() if d.name.startswith("step_") and (d / "config.json").is_file())
+    records = []
+    for s in steps:
+        p, _, _, _, _ = load_checkpoint(out / "rl" / f"step_{s}")
+        records += evaluate_records(p, mcfg, test, checkpoint=s, n=cfg.n_eval, seed=cfg.seed + 100 + s, tokenizer=tk)
+    atomic_write_text(out / "samples.jsonl", "\n".join(json.dumps(r) for r in records) + "\n")
+    timings["eval_s"] = time.perf_counter() - t2
+
+    # stage 4: analysis of the records, unchanged from any other log
+    t3 = time.perf_counter()
+    table, report = load_counts(out / "samples.jsonl")
+    res = analyze(table, n_boot=1000, seed=cfg.seed)
+    write_report(res, out / "analysis", title="Small real RLVR run: checkpoint analysis", import_report=report.to_dict())
+    claims, validation = validate(table, res, logs, cfg)
+    timings["analysis_s"] = time.perf_counter() - t3
+    timings["total_s"] = time.perf_counter() - t0
+    _figure(out, table, validation)
+    write_summary("real_rlvr", claims, results_dir=out.parent, quick=quick, setting=asdict(cfg), model=mcfg.to_dict(),
+                  steps=steps, validation=validation, timings=timings, out_dir=str(out))
+    log(f"real_rlvr: total {timings['total_s']:.0f} s ({', '.join(f'{k} {v:.0f}' for k, v in timings.items() if k != 'total_s')})")
+    for c in claims:
+        log(f"  [{'ok' if c.holds else 'NO'}] {c.claim}: {c.value} (threshold {c.threshold})")
+    return {"claims": [c.as_dict() for c in claims], "timings": timings}
+
+
+def validate(table, res: dict, logs: list, cfg: PipelineConfig) -> tuple[list, dict]:
+    """Theory vs measurement on the real checkpoints (module docstring, step 4)."""
+    from real.counts import CountsTable
+    from real.predict import predict_dirichlet, fit_dirichlet_prior
+    from theory.advantage import eta, grpo_advantage, passk_analytic_advantage
+    from theory.passk import fit_beta_binomial, pass_at_k
+    from theory.voting import maj_at_k
+
+    p1 = res["metrics"]["pass_at_k"]["estimate"][:, 0]
+    rise = float(p1[-1] - p1[0])
+    # paired bootstrap over test problems of the rise (last checkpoint minus base)
+    per = table.n_correct / np.maximum(table.n_samples, 1)
+    d = per[-1] - per[0]
+    brng = np.random.default_rng(cfg.seed + 9)
+    boots = np.array([d[brng.integers(0, d.size, d.size)].mean() for _ in range(2000)])
+    rise_ci = (float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5)))
+    # split-half: each cell's counts split into two halves by a multivariate hypergeometric draw
+    rng = np.random.default_rng(cfg.seed + 7)
+    vc, ab = table.vote_counts()
+    half = cfg.n_eval // 2
+    K = half
+    sc_rows, pk_rows = [], []
+    for c in range(len(table.checkpoints)):
+        a = np.array([rng.multivariate_hypergeometric(row, half) for row in vc[c]])
+        b = vc[c] - a
+        prior = fit_dirichlet_prior(a)
+        pred = predict_dirichlet(a, K, prior) - a[:, 0] / half
+        real = np.asarray(maj_at_k(b, K, abstain=ab)) - b[:, 0] / half
+        hw = 1.96 * real.std(ddof=1) / np.sqrt(len(real))
+        sc_rows.append({"checkpoint": table.checkpoints[c], "predicted": float(pred.mean()), "realized": float(real.mean()), "half_width": float(hw)})
+        fit = fit_beta_binomial(np.full(len(a), half), a[:, 0]) if 0 < a[:, 0].sum() < half * len(a) else None  # else degenerate
+        for k in [k for k in (1, 2, 4, 8, 16) if k <= half]:
+            meas = float(np.mean(pass_at_k(np.full(len(b), half), b[:, 0], k)))
+            if fit is not None:
+                from scipy import special
+
+                ai, bi = fit.alpha + a[:, 0], fit.beta + half - a[:, 0]
+                pr = float(np.mean(-np.expm1(special.betaln(ai, bi + k) - special.betaln(ai, bi))))
+                pk_rows.append({"checkpoint": table.checkpoints[c], "k": k, "predicted": pr, "measured": meas})
+    sc_err = np.array([r["predicted"] - r["realized"] for r in sc_rows])
+    sc_hw = np.array([r["half_width"] for r in sc_rows])
+    sc_ratio = float(np.mean(np.abs(sc_err)) / np.mean(sc_hw)) if np.mean(sc_hw) > 0 else float("nan")
+    pk_err = np.array([r["predicted"] - r["measured"] for r in pk_rows]) if pk_rows else np.array([np.nan])
+    pk_mae = float(np.mean(np.abs(pk_err))) if pk_rows else float("nan")
+    # eta on the RL rollouts: measured sum |A| per group vs theory's eta at the group's N_pos
+    n_pos = np.concatenate([np.asarray(l["n_pos"]) for l in logs]) if logs else np.zeros(0, int)
+    eta_meas = np.concatenate([np.asarray(l["eta_per_group"]) for l in logs]) if logs else np.zeros(0)
+    N = cfg.rl_rollouts
+    name = "grpo" if cfg.advantage == "grpo" else "passk_analytic"
+    curve = np.asarray(eta(grpo_advantage, N) if name == "grpo" else eta(passk_analytic_advantage, N, k=cfg.k))
+    theory_eta = curve[n_pos] if n_pos.size else np.zeros(0)
+    eta_dev = float(np.max(np.abs(eta_meas - theory_eta) / np.maximum(theory_eta, 1e-6))) if n_pos.size else float("nan")
+    cov = res.get("coverage") or {}
+    neg = (res.get("negative_sc") or {}).get("flagged", [])
+    validation = {"pass_at_1": p1.tolist(), "rise": rise, "rise_ci95": list(rise_ci), "sc_split_half": sc_rows, "passk_split_half": pk_rows,
+                  "eta": {"groups": int(n_pos.size), "max_relative_deviation": eta_dev,
+                          "by_n_pos": {int(v): float(eta_meas[n_pos == v].mean()) for v in np.unique(n_pos)},
+                          "theory_by_n_pos": {int(v): float(curve[v]) for v in np.unique(n_pos)}},
+                  "coverage": {"rotation": cov.get("rotation"), "best_single": cov.get("best_single"),
+                               "unions": cov.get("unions")},
+                  "negative_sc_checkpoints": [{k: d[k] for k in ("checkpoint", "sc_gain", "low", "high", "attribution")} for d in neg]}
+    claims = [
+        Claim(f"RLVR raises test pass@1 (last checkpoint minus base; {p1[0]:.3f} -> {p1[-1]:.3f})", rise > 0, rise, 0.0),
+        Claim(f"the pass@1 rise is significant: paired bootstrap 95% CI over test problems [{rise_ci[0]:+.3f}, {rise_ci[1]:+.3f}] "
+              "excludes 0 (value = lower end)", rise_ci[0] > 0, rise_ci[0], 0.0),
+        Claim(f"SC gain@{K} predicted from half of each problem's samples matches the other half within the realized value's "
+              f"95% interval (value = mean |error| / mean half-width over {len(sc_rows)} checkpoints)",
+              sc_ratio <= 1.0, sc_ratio, 1.0),
+        Claim(f"beta-binomial pass@k (k <= {half}) from half the samples vs the unbiased estimate on the other half: mean |error| <= 0.05",
+              bool(pk_mae <= 0.05), pk_mae, 0.05),
+        Claim(f"eta = sum |A| measured on {int(n_pos.size)} RL groups equals theory's eta({name}) at each group's N_pos "
+              "(max relative deviation <= 1e-4)", bool(eta_dev <= 1e-4), eta_dev, 1e-4),
+    ]
+    return claims, validation
+
+
+def _figure(out: Path, table, validation: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+    steps = [float(s) for s in table.steps]
+    a1.plot(steps, validation["pass_at_1"], "ko-", label="test pass@1")
+    sc = validation["sc_split_half"]
+    a1b = a1.twinx()
+    a1b.errorbar(steps, [r["realized"] for r in sc], yerr=[r["half_width"] for r in sc], fmt="s", color="tab:blue", label="SC gain (realized, half)")
+    a1b.plot(steps, [r["predicted"] for r in sc], "^--", color="tab:orange", label="SC gain (predicted from other half)")
+    a1.set_xlabel("RL step")
+    a1.set_ylabel("pass@1")
+    a1b.set_ylabel("SC gain")
+    a1b.legend(fontsize=7, loc="lower right")
+    e = validation["eta"]
+    xs = sorted(int(k) for k in e["by_n_pos"])
+    a2.plot(xs, [e["by_n_pos"][x] for x in xs], "o", label="measured on RL rollouts")
+    a2.plot(xs, [e["theory_by_n_pos"][x] for x in xs], "-", label="theory")
+    a2.set_xlabel("N_pos (correct rollouts in the group)")
+    a2.set_ylabel("eta = sum |A|")
+    a2.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, out / "validation.png")
+    plt.close(fig)
