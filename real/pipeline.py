@@ -38,9 +38,9 @@ class PipelineConfig:
     sft_lr: float = 3e-3
     n_train: int = 20000
     rl_steps: int = 60
-    rl_batch: int = 32
+    rl_batch: int = 64
     rl_rollouts: int = 8
-    rl_lr: float = 1e-4
+    rl_lr: float = 2e-4
     advantage: str = "grpo"
     k: int = 4
     checkpoint_every: int = 10
