@@ -113,16 +113,15 @@ def time_transformers(hf_dir, tk, prompts, n, seed):
 
 
 def time_vllm(hf_dir, prompts, n, seed):
-    from vllm import LLM, SamplingParams
+    from real.sampler import SamplingRequest
+    from real.vllm_sampler import VLLMSampler
 
-    llm = LLM(model=str(hf_dir), dtype="float32", seed=seed)
-    sp = SamplingParams(n=n, temperature=1.0, top_p=1.0, max_tokens=MAX_TOKENS, seed=seed)
-    llm.generate(prompts, sp)
+    s = VLLMSampler(str(hf_dir), {"dtype": "float32", "seed": seed})
+    s.generate(SamplingRequest(prompts, n=n, temperature=1.0, max_tokens=MAX_TOKENS, seed=seed))
     t0 = time.perf_counter()
-    outs = llm.generate(prompts, sp)
+    outs = s.generate(SamplingRequest(prompts, n=n, temperature=1.0, max_tokens=MAX_TOKENS, seed=seed + 1))
     dt = time.perf_counter() - t0
-    texts = [[c.text for c in o.outputs] for o in outs]
-    return texts, dt, sum(len(c.token_ids) for o in outs for c in o.outputs)
+    return [[c.text for c in row] for row in outs], dt, sum(len(c.token_ids) for row in outs for c in row)
 
 
 def _checkpoint(quick: bool, seed: int):

@@ -9,7 +9,7 @@ top-p; vLLM's ``logprobs_mode="raw_logprobs"``), which is what a policy-gradient
   left-padded prompts with explicit RoPE positions. ``use_cache=False`` recomputes the whole sequence at
   every step (the benchmark's reference).
 * :class:`VLLMSampler` (in ``real.vllm_sampler``) — ``vllm.LLM(model=DIR)`` with ``SamplingParams(n=...)``
-  on a GPU machine; any local Hugging Face checkpoint, ours after ``real.export``.
+  on a GPU machine; any local Hugging Face checkpoint, ours after ``real.export`` (not yet run: see there).
 
 Sampling: temperature T > 0 divides the logits; T = 0 is greedy; top_p < 1 keeps the smallest set of
 tokens whose probability (after temperature) reaches top_p (nucleus sampling, Holtzman et al. 2020).
