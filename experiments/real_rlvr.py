@@ -16,4 +16,5 @@ NAME = "real_rlvr"
 def run(quick: bool = False, results_dir=None) -> dict:
     from real.pipeline import run_rlvr
 
-    return run_rlvr(Path(results_dir or RESULTS_DIR) / NAME, quick=quick)
+    # results/ is output: a folder left by a run of the other mode is replaced, not resumed
+    return run_rlvr(Path(results_dir or RESULTS_DIR) / NAME, quick=quick, replace_stale=True)

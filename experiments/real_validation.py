@@ -1,40 +1,81 @@
 """Experiment ``real_validation``: the log-analysis predictions checked on real data nobody here produced.
 
-Data: ``../shared/data`` (argument ``data_dir``; read its README). Nothing is copied into the repo.
+Data: ``../shared/data`` (argument ``data_dir``; see its README). Files are read in place, nothing is
+copied into the repo; when they are absent the summary says so and no claim holds.
 
-Part 1, GSM8K answer distributions (code-davinci-002, 10 samples per problem, 1,000 problems; only
-answer counts are known). For s in {3, 4, 5} observed samples per problem and R random splits (quick
-R = 3, full R = 20; split r of size s draws each problem's observed samples as a multivariate
-hypergeometric sample of its counts, generator ``default_rng([seed, s, r])``), every predictor of
-``real.predict`` (plug-in, hierarchical Pólya urn "dirichlet", binary beta-binomial) predicts the
-dataset-level maj@K for K = 3 ... 10 from the s observed samples. The *realized* value is the exact
-unbiased maj@K estimator (``theory.voting.maj_at_k``) on the disjoint remaining 10 − s samples, possible
-for K ≤ 10 − s (the comparisons the claims use); for larger K the estimator on all 10 samples is
-reported as a non-disjoint reference. Noise floor: the 95% half-width of the realized dataset-level
-value, 1.96 × (standard deviation of the per-problem realized values) / sqrt(P), averaged over splits.
-Error = predicted − realized, averaged over splits (bias) and in absolute value.
+Part 1 — GSM8K answer distributions (code-davinci-002, 1,000 training problems, 10 samples each; only
+answer counts are known, no sample order). Parsed here with ``json`` into a ``CountsTable``
+(``real.counts.from_answer_counts``; answers equal to ``gold`` as strings are correct; no sample is
+unparsed in this file). For s ∈ {3, 4, 5} observed samples per problem and R random splits (quick R = 3,
+full R = 20; split r draws each problem's s observed samples as a multivariate hypergeometric sample of
+its 10 counts with ``numpy.random.default_rng([seed, s, r]).multivariate_hypergeometric``), every
+predictor of ``real.predict`` (``plugin``, ``dirichlet`` = Pólya urn with marginal empirical-Bayes prior,
+``dirichlet_loo`` = the same with a leave-one-sample-out prior, ``beta_binomial`` = binary majority)
+predicts the dataset-level maj@K (mean over problems) for K = 3 … 10 from the s observed samples, its
+prior fitted on those s samples only.
+  Realized value: the exact unbiased maj@K estimator (``theory.voting.maj_at_k``, random ties) on the
+disjoint remaining 10 − s samples, possible for K ≤ 10 − s: these *disjoint* comparisons are the ones
+the claims use. For K > 10 − s the estimator on all 10 samples (which include the observed ones) is
+shown as a *not disjoint* reference only.
+  Noise floor: the 95% half-width of the realized dataset-level value, (high − low)/2 of a percentile
+bootstrap over problems (400 resamples, ``real.analysis.bootstrap_weights``), averaged over splits. It
+is the uncertainty of the realized value as an estimate of the dataset's maj@K. The spread of the
+error over splits (standard deviation) is reported beside it.
+  Errors: error = predicted − realized per (s, split, K); bias = mean error, |error| = mean absolute
+error over the disjoint comparisons; ratio = mean |error| / mean half-width. The same for the SC gain
+(predicted: the model's maj@K − the model's pass@1; realized: maj_at_k on the held-out samples − their
+fraction correct).
 
-Part 2, Pythia on MATH (correctness counts only, budgets from 128 to ~3.7 M samples per problem and
-checkpoint). For every checkpoint, each problem's samples are subsampled hypergeometrically to m = 128
-(``default_rng([seed, 7, checkpoint index])``), the beta-binomial is fitted on the subsample
-(``theory.passk.fit_beta_binomial``) and pass@k is predicted for k = 1, 16, 128, 1024, 8192 from each
-problem's posterior Beta(α + c, β + m − c) (1 − B(a, b + k)/B(a, b)), averaged over the problems with
-n ≥ k, and compared with the unbiased pass@k on *all* their samples (unequal budgets: each k uses only
-problems with enough samples). The population curve ``predicted_pass_at_k(α, β, k)`` is stored beside it.
-Checkpoints with no success in the subsample (degenerate fit) are skipped and listed. Coverage churn: for each model
-size, its checkpoints in order of tokens seen, compared at the equal budget k = 128 (every cell has
-n ≥ 128) with ``real.analysis.coverage``: rotation (1 − mean consecutive Jaccard of solved sets; solved = at least one
-correct sample among k = 128, drawn as a seeded random 128-subset where n > 128), retention, and whether
-the unsolvable sets are nested.
+Part 2 — Pythia on MATH (128 problems; correctness counts only; budgets n from 128 to ~3.7·10^6 per
+problem and checkpoint). Parsed here with ``csv`` (checkpoint = ``model``).
+  Extrapolation: for each checkpoint (quick: 12 spread over the sorted list, one subsample each; full:
+all 72, 5 subsamples each), each problem's samples are subsampled without replacement to m = 128
+(``rng.hypergeometric``, rng = ``default_rng([seed, 7, checkpoint index, repeat])``), the beta-binomial
+is fitted across problems on the subsample (``theory.passk.fit_beta_binomial``), and pass@k is predicted
+per problem from its posterior Beta(α + c_m, β + m − c_m): 1 − B(a, b + k)/B(a, b)
+(``theory.passk.predicted_pass_at_k``; Schaeffer et al. 2025's difficulty model), averaged over problems.
+Measured: the unbiased pass@k (``theory.passk.pass_at_k``, Chen et al. 2021) on all samples. Two problem
+sets: *common* — k ∈ {1, 10, 100, 1000, 10000} up to the checkpoint's smallest n, all problems; *reach*
+— the same k grid with, at each k, the problems with n ≥ k (most have n ≥ 10112, so every checkpoint
+reaches k = 10^4; the set changes with k). A subsample with no success makes the maximum-likelihood fit
+degenerate (point mass at p = 0): the prediction is then its limit, 0, flagged ``degenerate`` and kept
+in the errors. Checkpoints where no sample at all is correct are trivially predicted (0 = 0) and left out
+of the error averages (listed). The same with m = 1024 where every n ≥ 1024.
+  Churn at equal budget: for each model size, consecutive checkpoints in order of tokens seen, on the
+problems evaluated in both, at k = 64 for every pair (k ≤ n/2 in every cell: the smallest n is 128) and
+at k = ⌊min n / 2⌋ per pair. Problem i is solved at checkpoint a with probability q_a = pass@k (unbiased,
+all samples: the chance that a random k-subset of its samples holds a correct one), independently
+across checkpoints. Reported: expected numbers solved, gained Σ(1 − q_a) q_b and lost Σ q_a (1 − q_b),
+and the exact expected Jaccard E[|A∩B| / |A∪B|] (J = 1 when both sets are empty) by a dynamic program
+over the joint law of (|A∩B|, |A∪B|). Noise floor: the same quantities for two independent k-sample
+evaluations of one checkpoint, from P(two disjoint random k-subsets both hold a correct sample) =
+1 − 2 C(n−c, k)/C(n, k) + C(n−c, 2k)/C(n, 2k) (the unbiased estimate of q²; needs 2k ≤ n). Excess lost
+= E[lost] − floor = Σ (q_a² − q_a q_b) = Σ q_a (q_a − q_b): above 0 when problems the first checkpoint
+solves become less solvable, ≤ 0 in expectation when every problem's q only rises. Beside them, the
+uncorrected Jaccard / gains / losses of the full-budget solved sets (c > 0 at unequal n).
 
-Claims: the plug-in under-predicts maj@K (mean signed error over the disjoint comparisons < 0); the best
-predictor's mean |error| over the disjoint comparisons lies inside the realized value's 95% interval
-(value = mean |error| / mean half-width, threshold 1); the beta-binomial extrapolation from 128 samples
-to k = 1024 (8× the sample) has mean |error| over checkpoints ≤ 0.05 (threshold stated before the run).
+Claims. Thresholds are natural nulls (ratio 1, sign 0) except claim 4, whose tolerance 0.05 is the one
+an earlier version of this experiment stated at k = 1024 before its first run.
+  1. GSM8K: the best predictor (smallest mean |error|, named) beats the plug-in: value = its mean |error|
+     / the plug-in's, threshold 1.
+  2. GSM8K target: the best predictor's dataset-level error lies inside the realized value's 95%
+     interval: value = mean |error| / mean half-width, threshold 1.
+  3. GSM8K: the plug-in under-predicts maj@K: value = its bias (negative = under-predicts), threshold 0.
+  4. Pythia: the beta-binomial from m = 128 predicts pass@k at the largest k (10^4, reach set) within
+     0.05: value = mean |error| over checkpoints with some success (× subsamples), threshold 0.05.
+  5. Pythia churn at k = 64: consecutive checkpoints overlap less than two evaluations of one checkpoint:
+     value = mean over pairs (E|A∪B| ≥ 1) of E[Jaccard] / mean of the two floors, threshold 1 (holds
+     below). Gains alone also lower it; claim 6 isolates losses.
+  6. Pythia churn at k = 64: consecutive checkpoints lose problems beyond sampling noise: value = 95%
+     lower bound (percentile bootstrap over problems, 2,000 resamples) of the mean excess lost per pair,
+     threshold 0 (holds above).
 """
 
 from __future__ import annotations
 
+import csv
+import itertools
+import json
 import re
 import time
 from pathlib import Path
@@ -45,171 +86,498 @@ from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, save_figu
 
 NAME = "real_validation"
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+GSM8K_FILE = Path("gsm8k-codex-k10") / "answers.jsonl"
+PYTHIA_FILE = Path("pythia-math-coverage") / "counts.csv"
 SPLIT_SIZES = (3, 4, 5)
 KS = tuple(range(3, 11))
-MODELS = ("plugin", "dirichlet", "beta_binomial")
+N_TOTAL = 10
+MODELS = ("plugin", "dirichlet", "dirichlet_loo", "beta_binomial")
+NOISE_BOOT = 400
 PYTHIA_M = 128
-PYTHIA_KS = (1, 16, 128, 1024, 8192)
-PYTHIA_CLAIM_K, PYTHIA_TOL = 1024, 0.05
+PYTHIA_M_LARGE = 1024
+PYTHIA_KS = (1, 10, 100, 1000, 10000)
+PYTHIA_TOL = 0.05
+PYTHIA_REPEATS = 5  # subsamples per checkpoint in full mode (quick: 1)
+CHURN_K = 64
 
 
-def gsm8k_validation(data_dir: Path, n_splits: int, seed: int) -> dict:
-    from real.importers import load_counts
-    from real.predict import fit_dirichlet_prior, predict_beta_binomial, predict_dirichlet, predict_plugin
-    from theory.passk import fit_beta_binomial
+# ----------------------------------------------------------------------------------------------------
+# data
+# ----------------------------------------------------------------------------------------------------
+
+
+def load_gsm8k(path: Path):
+    """answers.jsonl -> CountsTable (one checkpoint "code-davinci-002"), parsed with json."""
+    from real.counts import from_answer_counts
+
+    ids, counts, gold = [], [], []
+    with open(path, encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            ac = {str(k): int(v) for k, v in rec["answer_counts"].items()}
+            if sum(ac.values()) != int(rec["n_samples"]):
+                raise ValueError(f"{path}:{line_no}: answer_counts sum to {sum(ac.values())}, n_samples says {rec['n_samples']}")
+            ids.append(str(rec["problem_id"]))
+            counts.append(ac)
+            gold.append(str(rec["gold"]))
+    return from_answer_counts(["code-davinci-002"], ids, [counts], gold)
+
+
+_UNIT = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+
+
+def pythia_order(label: str) -> tuple:
+    """(parameters, tokens seen) from ``Pythia_<size>_<tokens>``; unknown labels sort first by name."""
+    m = re.fullmatch(r"Pythia_([\d.]+)([KMBT])_([\d.]+)([KMBT])", label)
+    if not m:
+        return (0.0, 0.0, label)
+    return (float(m.group(1)) * _UNIT[m.group(2)], float(m.group(3)) * _UNIT[m.group(4)], label)
+
+
+def load_pythia(path: Path):
+    """counts.csv -> count-only CountsTable, checkpoints sorted by (size, tokens), parsed with csv."""
+    from real.counts import CountsTable
+
+    cells = {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        for line_no, row in enumerate(csv.DictReader(fh), 2):
+            n, c = int(row["n_samples"]), int(row["n_correct"])
+            if not 0 <= c <= n:
+                raise ValueError(f"{path}:{line_no}: n_correct={c} not in [0, n_samples={n}]")
+            key = (row["model"], row["problem_id"])
+            if key in cells:
+                raise ValueError(f"{path}:{line_no}: duplicate row for model {key[0]!r}, problem {key[1]!r}")
+            cells[key] = (n, c)
+    cks = sorted({k[0] for k in cells}, key=pythia_order)
+    probs = sorted({k[1] for k in cells}, key=lambda s: (len(s), s))
+    ci, pi = {c: i for i, c in enumerate(cks)}, {p: i for i, p in enumerate(probs)}
+    n = np.zeros((len(cks), len(probs)), np.int64)
+    c = np.zeros_like(n)
+    for (ck, p), (nn, cc) in cells.items():
+        n[ci[ck], pi[p]], c[ci[ck], pi[p]] = nn, cc
+    return CountsTable(tuple(cks), np.full(len(cks), np.nan), tuple(probs), n, c)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Part 1: GSM8K
+# ----------------------------------------------------------------------------------------------------
+
+
+def _half_width(values: np.ndarray, W: np.ndarray) -> float:
+    from real.analysis import bootstrap_mean
+
+    b = bootstrap_mean(values, W)
+    return float((b["high"] - b["low"]) / 2)
+
+
+def _maj_realized(vc: np.ndarray, K: int, ab: int) -> np.ndarray:
+    """Exact unbiased maj@K per problem, each distinct count pattern evaluated once."""
     from theory.voting import maj_at_k
 
-    table, report = load_counts(data_dir / "gsm8k-codex-k10" / "answers.jsonl")
-    vc, ab = table.vote_counts()
-    vc = vc[0]
+    wrong = -np.sort(-vc[:, 1:ab], axis=1)
+    canon = np.concatenate([vc[:, :1], wrong, vc[:, ab:]], axis=1)
+    u, inv = np.unique(canon, axis=0, return_inverse=True)
+    return np.asarray(maj_at_k(u, K, abstain=ab), np.float64)[np.asarray(inv).ravel()]
+
+
+def gsm8k_validation(table, n_splits: int, seed: int) -> dict:
+    """All splits drawn first, priors fitted per split, then every K evaluated in one batched call per
+    predictor family (the exact engines compile once per shape; per-row priors keep the fits apart)."""
+    from real.analysis import bootstrap_weights
+    from real.predict import fit_dirichlet_prior, predict_beta_binomial, predict_dirichlet, predict_plugin
+
+    vc_all, ab = table.vote_counts()
+    vc = vc_all[0]
+    if not np.all(vc.sum(1) == N_TOTAL):
+        raise ValueError(f"gsm8k: expected {N_TOTAL} samples per problem, got {sorted(set(vc.sum(1).tolist()))}")
     P = vc.shape[0]
-    full = {K: np.asarray(maj_at_k(vc, K, abstain=ab), np.float64) for K in KS}
-    rows = []
+    W = bootstrap_weights(P, NOISE_BOOT, seed)
+    full = {K: _maj_realized(vc, K, ab) for K in KS}
+    p1_full = vc[:, 0] / N_TOTAL
+    splits, priors = [], []
     for s in SPLIT_SIZES:
         for r in range(n_splits):
             rng = np.random.default_rng([seed, s, r])
             obs = np.array([rng.multivariate_hypergeometric(row, s) for row in vc])
-            rest = vc - obs
-            n_obs = obs.sum(1)
-            prior = fit_dirichlet_prior(obs)
-            fit = fit_beta_binomial(n_obs, obs[:, 0])
-            p1_obs = obs[:, 0] / n_obs
-            p1_rest = rest[:, 0] / rest.sum(1)
-            for K in KS:
-                disjoint = K <= 10 - s
-                real = np.asarray(maj_at_k(rest, K, abstain=ab), np.float64) if disjoint else full[K]
-                half = 1.96 * real.std(ddof=1) / np.sqrt(P)
-                preds = {"plugin": predict_plugin(obs, K), "dirichlet": predict_dirichlet(obs, K, prior),
-                         "beta_binomial": predict_beta_binomial(n_obs, obs[:, 0], K, fit)}
-                for m, pr in preds.items():
-                    rows.append({"s": s, "split": r, "K": K, "model": m, "disjoint": disjoint, "predicted": float(pr.mean()),
-                                 "realized": float(real.mean()), "half_width": float(half),
-                                 "sc_predicted": float((pr - p1_obs).mean()),
-                                 "sc_realized": float((real - (p1_rest if disjoint else vc[:, 0] / vc.sum(1))).mean())})
-    return {"rows": rows, "n_problems": P, "import": report.to_dict(max_listed=20)}
+            marg, loo = fit_dirichlet_prior(obs), fit_dirichlet_prior(obs, method="loo")
+            splits.append({"s": s, "split": r, "obs": obs, "rest": vc - obs, "marginal": marg, "loo": loo})
+            priors.append({"s": s, "split": r, "dirichlet (= beta_binomial alpha, beta)": marg, "dirichlet_loo": loo})
+    obs_all = np.concatenate([sp["obs"] for sp in splits])
+    c_all, n_all = obs_all[:, 0], obs_all.sum(1)
+    rep = lambda key, field: np.repeat([sp[key][field] for sp in splits], P)  # noqa: E731 (per-row prior)
+    a_m, t_m, a_l, t_l = rep("marginal", "a"), rep("marginal", "theta"), rep("loo", "a"), rep("loo", "theta")
+    p1 = {"plugin": c_all / n_all, "dirichlet": (c_all + a_m) / (n_all + a_m + t_m), "dirichlet_loo": (c_all + a_l) / (n_all + a_l + t_l)}
+    p1["beta_binomial"] = p1["dirichlet"]  # same fit: (a, θ) = (α̂, β̂)
+    pred = {m: np.empty((len(KS), len(c_all))) for m in MODELS}
+    for j, K in enumerate(KS):
+        pred["plugin"][j] = predict_plugin(obs_all, K)
+        both = predict_dirichlet(np.concatenate([obs_all, obs_all]), K, {"a": np.concatenate([a_m, a_l]), "theta": np.concatenate([t_m, t_l])})
+        pred["dirichlet"][j], pred["dirichlet_loo"][j] = both[: len(c_all)], both[len(c_all):]
+        for i, sp in enumerate(splits):
+            o = sp["obs"]
+            fit = {"alpha": sp["marginal"]["a"], "beta": sp["marginal"]["theta"]}
+            pred["beta_binomial"][j, i * P:(i + 1) * P] = predict_beta_binomial(o.sum(1), o[:, 0], K, fit)
+    realized = {}
+    for s in SPLIT_SIZES:
+        idx = [i for i, sp in enumerate(splits) if sp["s"] == s]
+        rest = np.concatenate([splits[i]["rest"] for i in idx])
+        for K in KS:
+            if K <= N_TOTAL - s:
+                vals = _maj_realized(rest, K, ab).reshape(len(idx), P)
+                for t, i in enumerate(idx):
+                    realized[i, K] = vals[t]
+    rows = []
+    for i, sp in enumerate(splits):
+        s, sl = sp["s"], slice(i * P, (i + 1) * P)
+        p1_rest = sp["rest"][:, 0] / (N_TOTAL - s)
+        for j, K in enumerate(KS):
+            disjoint = K <= N_TOTAL - s
+            real = realized[i, K] if disjoint else full[K]
+            p1_real = p1_rest if disjoint else p1_full
+            sc_real = real - p1_real
+            hw, sc_hw = _half_width(real, W), _half_width(sc_real, W)
+            for m in MODELS:
+                rows.append({"s": s, "split": sp["split"], "K": K, "model": m, "disjoint": disjoint,
+                             "predicted": float(pred[m][j, sl].mean()), "realized": float(real.mean()), "half_width": hw,
+                             "sc_predicted": float((pred[m][j, sl] - p1[m][sl]).mean()), "sc_realized": float(sc_real.mean()),
+                             "sc_half_width": sc_hw, "pass_at_1_predicted": float(p1[m][sl].mean()),
+                             "pass_at_1_realized": float(p1_real.mean())})
+    return {"rows": rows, "priors": priors, "n_problems": P, "pass_at_1": float(p1_full.mean()),
+            "maj_at_10": float(full[10].mean())}
 
 
 def summarize_gsm8k(rows: list[dict]) -> dict:
+    """Per predictor: bias, mean |error|, noise floor and their ratio over the disjoint comparisons."""
     out = {}
     for m in MODELS:
         d = [r for r in rows if r["model"] == m and r["disjoint"]]
         err = np.array([r["predicted"] - r["realized"] for r in d])
         hw = np.array([r["half_width"] for r in d])
         sc_err = np.array([r["sc_predicted"] - r["sc_realized"] for r in d])
+        sc_hw = np.array([r["sc_half_width"] for r in d])
         cells = {}
         for r in d:
-            cells.setdefault((r["s"], r["K"]), []).append(r["predicted"] - r["realized"])
-        inside = np.mean([abs(np.mean(v)) <= np.mean([x["half_width"] for x in d if (x["s"], x["K"]) == key])
-                          for key, v in cells.items()])
+            cells.setdefault((r["s"], r["K"]), []).append((r["predicted"] - r["realized"], r["half_width"]))
+        cell_err = {key: float(np.mean([e for e, _ in v])) for key, v in cells.items()}
+        cell_sd = {key: float(np.std([e for e, _ in v], ddof=1)) if len(v) > 1 else float("nan") for key, v in cells.items()}
+        cell_hw = {key: float(np.mean([h for _, h in v])) for key, v in cells.items()}
+        by_s = {str(s): float(np.mean([r["predicted"] - r["realized"] for r in d if r["s"] == s])) for s in SPLIT_SIZES}
         out[m] = {"bias": float(err.mean()), "mean_abs_error": float(np.abs(err).mean()), "mean_half_width": float(hw.mean()),
-                  "ratio": float(np.abs(err).mean() / hw.mean()), "sc_bias": float(sc_err.mean()),
-                  "fraction_of_s_K_cells_inside": float(inside), "n_comparisons": int(len(d))}
+                  "ratio": float(np.abs(err).mean() / hw.mean()), "fraction_inside": float(np.mean(np.abs(err) <= hw)),
+                  "error_sd_over_splits": float(np.nanmean(list(cell_sd.values()))),
+                  "fraction_of_s_K_cells_inside": float(np.mean([abs(cell_err[k]) <= cell_hw[k] for k in cells])),
+                  "bias_by_s": by_s,
+                  "cells": [{"s": k[0], "K": k[1], "mean_error": cell_err[k], "sd_over_splits": cell_sd[k], "half_width": cell_hw[k]}
+                            for k in sorted(cells)],
+                  "sc_bias": float(sc_err.mean()), "sc_mean_abs_error": float(np.abs(sc_err).mean()),
+                  "sc_mean_half_width": float(sc_hw.mean()), "sc_ratio": float(np.abs(sc_err).mean() / sc_hw.mean()),
+                  "n_comparisons": int(len(d))}
     return out
 
 
-def _pythia_order(label: str) -> tuple:
-    m = re.match(r"Pythia_([\d.]+)([MB])_([\d.]+)([KMBT])", label)
-    if not m:
-        return (label, 0.0)
-    size = float(m.group(1)) * (1e6 if m.group(2) == "M" else 1e9)
-    unit = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}[m.group(4)]
-    return (size, float(m.group(3)) * unit)
+# ----------------------------------------------------------------------------------------------------
+# Part 2: Pythia
+# ----------------------------------------------------------------------------------------------------
 
 
-def pythia_validation(data_dir: Path, seed: int, max_checkpoints: int | None) -> dict:
-    from real.analysis import coverage
-    from real.importers import load_counts
-    from scipy import special
+def _extrapolate(n: np.ndarray, c: np.ndarray, m: int, rng) -> dict:
+    """Subsample every problem to m samples, fit the beta-binomial, return a predictor of pass@k."""
+    from theory.passk import fit_beta_binomial, predicted_pass_at_k
 
-    from theory.passk import fit_beta_binomial, pass_at_k, predicted_pass_at_k
+    c_sub = rng.hypergeometric(c, n - c, m) if np.any(n > m) else c.copy()
+    c_sub = np.where(n == m, c, c_sub)
+    if c_sub.sum() == 0:
+        return {"degenerate": True, "alpha": None, "beta": None, "c_sub": c_sub,
+                "per_problem": lambda k: np.zeros(len(n)), "population": lambda k: 0.0}
+    fit = fit_beta_binomial(np.full(len(n), m), c_sub)
+    a_i, b_i = fit.alpha + c_sub, fit.beta + m - c_sub
+    return {"degenerate": False, "alpha": fit.alpha, "beta": fit.beta, "converged": fit.converged, "c_sub": c_sub,
+            "per_problem": lambda k: np.asarray(predicted_pass_at_k(a_i, b_i, k), np.float64),
+            "population": lambda k: float(predicted_pass_at_k(fit.alpha, fit.beta, k))}
 
-    table, report = load_counts(data_dir / "pythia-math-coverage" / "counts.csv", mapping={"checkpoint": "model"})
-    order = sorted(range(len(table.checkpoints)), key=lambda i: _pythia_order(table.checkpoints[i]))
-    if max_checkpoints:
-        order = [order[i] for i in np.unique(np.linspace(0, len(order) - 1, max_checkpoints).round().astype(int))]
-    rows, skipped = [], []
-    for ci in order:
-        n, c = table.n_samples[ci], table.n_correct[ci]
-        ev = n >= PYTHIA_M
-        if ev.sum() < 10:
+
+def pythia_extrapolation(table, seed: int, checkpoints, n_repeats: int = 1) -> dict:
+    from theory.passk import pass_at_k
+
+    rows, trivial = [], []
+    for ci in checkpoints:
+        ck = table.checkpoints[ci]
+        ev = table.n_samples[ci] > 0
+        n, c = table.n_samples[ci, ev], table.n_correct[ci, ev]
+        if c.sum() == 0:
+            trivial.append(ck)
             continue
-        rng = np.random.default_rng([seed, 7, ci])
-        c_sub = rng.hypergeometric(c[ev], n[ev] - c[ev], PYTHIA_M)
-        if c_sub.sum() == 0:  # no success in the subsample: the beta-binomial MLE is degenerate
-            skipped.append(table.checkpoints[ci])
-            continue
-        fit = fit_beta_binomial(np.full(ev.sum(), PYTHIA_M), c_sub)
-        for k in PYTHIA_KS:
-            use = ev & (n >= k)
-            if use.sum() < 10:
+        for m, rep in itertools.product((PYTHIA_M, PYTHIA_M_LARGE), range(n_repeats)):
+            if n.min() < m:
                 continue
-            measured = float(np.mean(pass_at_k(n[use], c[use], k)))
-            # per problem, the posterior Beta(alpha + c_sub, beta + m - c_sub) of its success probability:
-            # pass@k = 1 - E[(1 - p)^k] = 1 - B(a, b + k) / B(a, b); averaged over the problems that reach k
-            a_i = fit.alpha + c_sub[use[ev]]
-            b_i = fit.beta + PYTHIA_M - c_sub[use[ev]]
-            predicted = float(np.mean(-np.expm1(special.betaln(a_i, b_i + k) - special.betaln(a_i, b_i))))
-            population = float(predicted_pass_at_k(fit.alpha, fit.beta, k))
-            rows.append({"checkpoint": table.checkpoints[ci], "k": k, "n_problems": int(use.sum()), "predicted": predicted,
-                         "population_prediction": population, "measured": measured, "alpha": fit.alpha, "beta": fit.beta})
-    churn = {}
+            ex = _extrapolate(n, c, m, np.random.default_rng([seed, 7 if m == PYTHIA_M else 8, ci, rep]))
+            for k in PYTHIA_KS:
+                for problem_set in ("common", "reach"):
+                    use = np.ones(len(n), bool) if problem_set == "common" else n >= k
+                    if problem_set == "common" and k > n.min() or use.sum() == 0:
+                        continue
+                    rows.append({"checkpoint": ck, "m": m, "repeat": rep, "k": k, "problem_set": problem_set, "n_problems": int(use.sum()),
+                                 "min_n": int(n.min()), "predicted": float(ex["per_problem"](k)[use].mean()),
+                                 "population_prediction": float(ex["population"](k)),
+                                 "measured": float(np.mean(pass_at_k(n[use], c[use], k))), "degenerate": ex["degenerate"],
+                                 "alpha": ex["alpha"], "beta": ex["beta"], "successes_in_subsample": int(ex["c_sub"].sum())})
+    return {"rows": rows, "no_success_at_all": trivial}
+
+
+def summarize_pythia(rows: list[dict]) -> dict:
+    out = {}
+    for m in (PYTHIA_M, PYTHIA_M_LARGE):
+        for ps in ("common", "reach"):
+            for k in PYTHIA_KS:
+                d = [r for r in rows if r["m"] == m and r["problem_set"] == ps and r["k"] == k]
+                if not d:
+                    continue
+                e = np.array([r["predicted"] - r["measured"] for r in d])
+                nd = np.array([not r["degenerate"] for r in d])
+                out[f"m{m}_{ps}_k{k}"] = {"m": m, "problem_set": ps, "k": k, "n_checkpoints": len({r["checkpoint"] for r in d}),
+                                          "n_comparisons": len(d), "bias": float(e.mean()),
+                                          "mean_abs_error": float(np.abs(e).mean()), "max_abs_error": float(np.abs(e).max()),
+                                          "mean_measured": float(np.mean([r["measured"] for r in d])),
+                                          "n_degenerate": int((~nd).sum()),
+                                          "mean_abs_error_nondegenerate": float(np.abs(e[nd]).mean()) if nd.any() else None}
+    return out
+
+
+def expected_jaccard_joint(p_both: np.ndarray, p_one: np.ndarray) -> float:
+    """Exact E[|A∩B| / |A∪B|] (1 when both sets are empty) for problems independent of each other, problem
+    i in both sets with probability p_both[i] and in exactly one with probability p_one[i].
+
+    Dynamic program over the joint law of (I, U) = (|A∩B|, |A∪B|): each problem adds (1, 1), (0, 1) or
+    (0, 0).
+    """
+    p_both, p_one = np.asarray(p_both, float), np.asarray(p_one, float)
+    P = len(p_both)
+    S = np.zeros((P + 1, P + 1))
+    S[0, 0] = 1.0
+    for both, one in zip(p_both, p_one):
+        new = (1 - both - one) * S
+        new[:, 1:] += one * S[:, :-1]
+        new[1:, 1:] += both * S[:-1, :-1]
+        S = new
+    i, u = np.meshgrid(np.arange(P + 1), np.arange(P + 1), indexing="ij")
+    ratio = np.where(u > 0, i / np.maximum(u, 1), 1.0)
+    return float(np.sum(S * ratio))
+
+
+def expected_jaccard(qa: np.ndarray, qb: np.ndarray) -> float:
+    """E[Jaccard] of two independent solved sets with per-problem solve probabilities qa, qb."""
+    qa, qb = np.asarray(qa, float), np.asarray(qb, float)
+    return expected_jaccard_joint(qa * qb, qa + qb - 2 * qa * qb)
+
+
+def _solve_probabilities(n, c, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """q = P(a random k-subset of the samples holds a correct one) (unbiased pass@k) and q2 = P(two
+    disjoint random k-subsets both do) = 1 − 2 C(n−c, k)/C(n, k) + C(n−c, 2k)/C(n, 2k) (needs 2k ≤ n),
+    the unbiased estimate of q² (two independent k-sample evaluations of one checkpoint)."""
+    from theory.passk import log_fail_at_k
+
+    f1 = np.exp(np.asarray(log_fail_at_k(n, c, k), float))
+    f2 = np.exp(np.asarray(log_fail_at_k(n, c, 2 * k), float))
+    return 1 - f1, np.clip(1 - 2 * f1 + f2, 0.0, None)
+
+
+def churn_pair(n_a, c_a, n_b, c_b, k: int) -> dict:
+    """Equal-budget comparison of checkpoints a → b on the same problems at k samples each (module doc),
+    with the same-checkpoint noise floor (two independent k-sample evaluations of a, resp. b)."""
+    n_a, c_a, n_b, c_b = (np.asarray(x, np.int64) for x in (n_a, c_a, n_b, c_b))
+    if 2 * k > min(n_a.min(), n_b.min()):
+        raise ValueError(f"k: the noise floor needs 2k <= every n, got k={k} with min n={min(n_a.min(), n_b.min())}")
+    qa, qa2 = _solve_probabilities(n_a, c_a, k)
+    qb, qb2 = _solve_probabilities(n_b, c_b, k)
+    A, B = c_a > 0, c_b > 0
+    union = np.sum(A | B)
+    j_ab = expected_jaccard_joint(qa * qb, qa + qb - 2 * qa * qb)
+    j_aa = expected_jaccard_joint(qa2, 2 * (qa - qa2))
+    j_bb = expected_jaccard_joint(qb2, 2 * (qb - qb2))
+    lost, lost_floor = float(np.sum(qa * (1 - qb))), float(np.sum(qa - qa2))
+    gained, gained_floor = float(np.sum((1 - qa) * qb)), float(np.sum(qb - qb2))
+    return {"k": int(k), "n_problems": int(len(qa)), "expected_solved_a": float(qa.sum()), "expected_solved_b": float(qb.sum()),
+            "expected_gained": gained, "expected_lost": lost, "expected_union": float(np.sum(qa + qb - qa * qb)),
+            "expected_jaccard": j_ab, "floor_jaccard_a": j_aa, "floor_jaccard_b": j_bb,
+            "jaccard_vs_floor": j_ab / (0.5 * (j_aa + j_bb)) if j_aa + j_bb > 0 else float("nan"),
+            "floor_lost_a": lost_floor, "floor_gained_b": gained_floor, "excess_lost": lost - lost_floor,
+            "excess_gained": gained - gained_floor,
+            "ratio_of_expectations_jaccard": float(np.sum(qa * qb) / np.sum(qa + qb - qa * qb)) if np.sum(qa + qb) > 0 else 1.0,
+            "raw_jaccard_full_budget": float(np.sum(A & B) / union) if union else 1.0,
+            "raw_gained_full_budget": int(np.sum(B & ~A)), "raw_lost_full_budget": int(np.sum(A & ~B)),
+            "_excess_lost_per_problem": qa2 - qa * qb}
+
+
+def pythia_churn(table) -> list[dict]:
+    """Consecutive-checkpoint comparisons (rows; ``_excess_lost_full`` [P] is for the bootstrap only)."""
     sizes = {}
     for i, ck in enumerate(table.checkpoints):
         sizes.setdefault(ck.rsplit("_", 1)[0], []).append(i)
-    for size, idx in sorted(sizes.items(), key=lambda t: _pythia_order(t[0] + "_0K")):
-        idx = sorted(idx, key=lambda i: _pythia_order(table.checkpoints[i]))
-        sub = table.select(idx)
-        if len(idx) < 2 or int(sub.n_samples[sub.n_samples > 0].min()) < PYTHIA_M:
-            continue
-        cov = coverage(sub, k=PYTHIA_M, K=PYTHIA_M)
-        churn[size] = {"checkpoints": list(sub.checkpoints), "rotation": cov["rotation"], "retention": cov["retention"].tolist(),
-                       "solved_fraction": cov["solved_fraction"], "unsolvable_nested": cov["unsolvable"][PYTHIA_M]["nested"],
-                       "n_problems": cov["n_problems"]}
-    return {"rows": rows, "churn": churn, "import": report.to_dict(max_listed=20), "n_checkpoints": len(table.checkpoints),
-            "skipped_no_success_in_subsample": skipped}
+    rows = []
+    for size, idx in sorted(sizes.items(), key=lambda t: pythia_order(t[0] + "_0K")):
+        idx = sorted(idx, key=lambda i: pythia_order(table.checkpoints[i]))
+        for a, b in zip(idx[:-1], idx[1:]):
+            both = (table.n_samples[a] > 0) & (table.n_samples[b] > 0)
+            if not both.any():
+                continue
+            na, ca, nb, cb = table.n_samples[a, both], table.n_correct[a, both], table.n_samples[b, both], table.n_correct[b, both]
+            k_half = int(min(na.min(), nb.min())) // 2
+            for label, k in ((f"k{CHURN_K}", CHURN_K), ("k_half", k_half)):
+                if 2 * k > 2 * k_half:
+                    continue
+                row = {"size": size, "checkpoint": table.checkpoints[a], "checkpoint2": table.checkpoints[b], "k_rule": label,
+                       **churn_pair(na, ca, nb, cb, k)}
+                full = np.zeros(len(table.problem_ids))
+                full[both] = row.pop("_excess_lost_per_problem")
+                row["_excess_lost_full"] = full
+                rows.append(row)
+    return rows
 
 
-def _figures(out_dir: Path, g_rows, p_rows) -> list[str]:
+def summarize_churn(churn: list[dict], rule: str, seed: int) -> dict:
+    """Means over consecutive pairs with E|A∪B| ≥ 1 at one k rule; the mean excess lost gets a 95%
+    percentile bootstrap interval over problems (problems resampled once for all pairs)."""
+    from real.analysis import bootstrap_weights
+
+    d = [r for r in churn if r["k_rule"] == rule and r["expected_union"] >= 1]
+    if not d:
+        return {"n_pairs": 0}
+    mean = lambda key: float(np.mean([r[key] for r in d]))  # noqa: E731
+    M = np.stack([r["_excess_lost_full"] for r in d])  # [pairs, P]
+    W = bootstrap_weights(M.shape[1], 2000, seed)
+    boot = (M @ W.T).mean(axis=0)  # [B]: mean over pairs of each pair's resampled sum
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return {"k_rule": rule, "n_pairs": len(d), "ks": sorted({r["k"] for r in d}), "expected_jaccard": mean("expected_jaccard"),
+            "floor_jaccard": float(np.mean([(r["floor_jaccard_a"] + r["floor_jaccard_b"]) / 2 for r in d])),
+            "jaccard_vs_floor": mean("jaccard_vs_floor"), "raw_jaccard_full_budget": mean("raw_jaccard_full_budget"),
+            "expected_lost": mean("expected_lost"), "floor_lost": mean("floor_lost_a"), "excess_lost": mean("excess_lost"),
+            "excess_lost_low": float(lo), "excess_lost_high": float(hi), "expected_gained": mean("expected_gained"),
+            "floor_gained": mean("floor_gained_b"), "excess_gained": mean("excess_gained"),
+            "raw_lost_full_budget": mean("raw_lost_full_budget"), "raw_gained_full_budget": mean("raw_gained_full_budget")}
+
+
+# ----------------------------------------------------------------------------------------------------
+# figures, tables
+# ----------------------------------------------------------------------------------------------------
+
+_COLORS = {"plugin": "tab:orange", "dirichlet": "tab:blue", "dirichlet_loo": "tab:purple", "beta_binomial": "tab:green"}
+
+
+def _mean_of(rows, key, **match):
+    vals = [r[key] for r in rows if all(r[k] == v for k, v in match.items())]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def _figures(out_dir: Path, g_rows, p_rows, churn) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     names = []
-    fig, axes = plt.subplots(1, len(SPLIT_SIZES), figsize=(14, 4), sharey=True)
-    for ax, s in zip(axes, SPLIT_SIZES):
-        for m, col in zip(MODELS, ("tab:orange", "tab:blue", "tab:green")):
-            pred = [np.mean([r["predicted"] for r in g_rows if r["s"] == s and r["K"] == K and r["model"] == m]) for K in KS]
-            ax.plot(KS, pred, "o-", ms=3, color=col, label=f"predicted: {m}")
-        real = [np.mean([r["realized"] for r in g_rows if r["s"] == s and r["K"] == K and r["model"] == "plugin"]) for K in KS]
-        hw = [np.mean([r["half_width"] for r in g_rows if r["s"] == s and r["K"] == K and r["model"] == "plugin"]) for K in KS]
-        dis = np.array(KS) <= 10 - s
-        ax.errorbar(np.array(KS)[dis], np.array(real)[dis], yerr=np.array(hw)[dis], fmt="ks", ms=4, label="realized (disjoint, 95%)")
-        ax.plot(np.array(KS)[~dis], np.array(real)[~dis], "kx", label="all 10 samples (not disjoint)")
-        ax.set_title(f"GSM8K: predict from s = {s} samples/problem")
-        ax.set_xlabel("K (votes)")
-    axes[0].set_ylabel("dataset maj@K")
-    axes[0].legend(fontsize=7)
-    save_figure(fig, out_dir / "gsm8k_maj_prediction.png")
-    plt.close(fig)
-    names.append("gsm8k_maj_prediction.png")
+    for key, real_key, hw_key, ylabel, fname in (("predicted", "realized", "half_width", "dataset maj@K", "gsm8k_maj_prediction.png"),
+                                                 ("sc_predicted", "sc_realized", "sc_half_width", "dataset SC gain (maj@K − pass@1)",
+                                                  "gsm8k_sc_gain_prediction.png")):
+        fig, axes = plt.subplots(1, len(SPLIT_SIZES), figsize=(15, 4.2), sharey=True)
+        for ax, s in zip(axes, SPLIT_SIZES):
+            for m in MODELS:
+                ax.plot(KS, [_mean_of(g_rows, key, s=s, K=K, model=m) for K in KS], "o-", ms=3, color=_COLORS[m], label=f"predicted: {m}")
+            real = np.array([_mean_of(g_rows, real_key, s=s, K=K, model="plugin") for K in KS])
+            hw = np.array([_mean_of(g_rows, hw_key, s=s, K=K, model="plugin") for K in KS])
+            dis = np.array(KS) <= N_TOTAL - s
+            ax.errorbar(np.array(KS)[dis], real[dis], yerr=hw[dis], fmt="ks", ms=4, capsize=3, label="realized, disjoint held-out (95%)")
+            ax.plot(np.array(KS)[~dis], real[~dis], "kx", label="estimator on all 10 (not disjoint)")
+            ax.set_title(f"GSM8K, codex: predicted from s = {s} samples/problem", fontsize=9)
+            ax.set_xlabel("K (votes)")
+        axes[0].set_ylabel(ylabel)
+        axes[0].legend(fontsize=7)
+        save_figure(fig, out_dir / fname)
+        plt.close(fig)
+        names.append(fname)
+
     if p_rows:
-        fig, ax = plt.subplots(figsize=(6.5, 4.5))
-        cks = list(dict.fromkeys(r["checkpoint"] for r in p_rows))
-        show = [cks[i] for i in np.unique(np.linspace(0, len(cks) - 1, min(6, len(cks))).round().astype(int))]
-        for i, ck in enumerate(show):
-            rr = [r for r in p_rows if r["checkpoint"] == ck]
-            col = plt.get_cmap("viridis")(i / max(len(show) - 1, 1))
-            ax.plot([r["k"] for r in rr], [r["measured"] for r in rr], "o", color=col, label=ck)
-            ax.plot([r["k"] for r in rr], [r["predicted"] for r in rr], "-", color=col)
-        ax.set_xscale("log")
-        ax.set_xlabel("k")
-        ax.set_ylabel("pass@k (dots: unbiased on all samples; lines: beta-binomial from 128)")
-        ax.legend(fontsize=6)
+        fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+        rr = [r for r in p_rows if r["m"] == PYTHIA_M and r["problem_set"] == "reach" and r["repeat"] == 0]
+        cks = list(dict.fromkeys(r["checkpoint"] for r in rr))
+        top = sorted(cks, key=lambda ck: -_mean_of(rr, "measured", checkpoint=ck, k=PYTHIA_KS[-1]))[:6]
+        for i, ck in enumerate(top):
+            d = [r for r in rr if r["checkpoint"] == ck]
+            col = plt.get_cmap("viridis")(i / max(len(top) - 1, 1))
+            axes[0].plot([r["k"] for r in d], [r["measured"] for r in d], "o", color=col, label=f"{ck}: unbiased, all samples")
+            axes[0].plot([r["k"] for r in d], [r["predicted"] for r in d], "-", color=col, label=f"{ck}: beta-binomial from {PYTHIA_M}")
+        axes[0].set_xscale("log")
+        axes[0].set_xlabel("k")
+        axes[0].set_ylabel("pass@k (problems with n ≥ k)")
+        axes[0].set_title("Pythia/MATH: extrapolation from 128 samples (6 strongest)", fontsize=9)
+        axes[0].legend(fontsize=5.5)
+        for m, mk in ((PYTHIA_M, "o"), (PYTHIA_M_LARGE, "^")):
+            d = [r for r in p_rows if r["m"] == m and r["problem_set"] == "reach" and r["k"] > 1]
+            if d:
+                sc = axes[1].scatter([r["measured"] for r in d], [r["predicted"] for r in d], c=np.log10([r["k"] for r in d]), marker=mk,
+                                     cmap="plasma", s=14, label=f"subsample m = {m}")
+        hi = max(r["measured"] for r in p_rows) * 1.05
+        axes[1].plot([0, hi], [0, hi], "k:", lw=1)
+        axes[1].set_xlabel("measured pass@k (unbiased, all samples)")
+        axes[1].set_ylabel("predicted pass@k (beta-binomial posterior)")
+        axes[1].set_title("every checkpoint, subsample and k > 1 (colour = log10 k)", fontsize=9)
+        axes[1].legend(fontsize=7)
+        fig.colorbar(sc, ax=axes[1])
         save_figure(fig, out_dir / "pythia_passk_extrapolation.png")
         plt.close(fig)
         names.append("pythia_passk_extrapolation.png")
+
+    cr = [r for r in churn if r["k_rule"] == f"k{CHURN_K}" and r["expected_union"] >= 1]
+    if cr:
+        fig, axes = plt.subplots(1, 2, figsize=(14, 4.8))
+        x = np.arange(len(cr))
+        axes[0].plot(x, [r["expected_jaccard"] for r in cr], "o", label=f"E[Jaccard] consecutive checkpoints, k = {CHURN_K} each")
+        axes[0].plot(x, [(r["floor_jaccard_a"] + r["floor_jaccard_b"]) / 2 for r in cr], "_", ms=12, color="k",
+                     label="floor: two k-sample evaluations of one checkpoint (mean of both)")
+        axes[0].plot(x, [r["raw_jaccard_full_budget"] for r in cr], "x", color="tab:red", label="raw Jaccard of c > 0 at unequal full budgets")
+        axes[1].bar(x - 0.2, [r["expected_gained"] for r in cr], 0.4, color="tab:green", label="E[gained]")
+        axes[1].bar(x + 0.2, [r["expected_lost"] for r in cr], 0.4, color="tab:red", label="E[lost]")
+        axes[1].plot(x + 0.2, [r["floor_lost_a"] for r in cr], "_", ms=8, color="k", label="E[lost] floor (same checkpoint twice)")
+        for ax in axes:
+            ax.set_xticks(x, [f"{r['checkpoint'][7:]}→{r['checkpoint2'].rsplit('_', 1)[1]}" for r in cr], rotation=90, fontsize=6)
+            ax.legend(fontsize=7)
+        axes[0].set_ylabel("Jaccard of solved sets")
+        axes[1].set_ylabel(f"problems (of 128), k = {CHURN_K}")
+        axes[0].set_title("Pythia/MATH: consecutive checkpoints at an equal budget vs the noise floor", fontsize=9)
+        save_figure(fig, out_dir / "pythia_churn.png")
+        plt.close(fig)
+        names.append("pythia_churn.png")
     return names
+
+
+_COLUMNS = ("part", "predictor", "s", "split", "checkpoint", "checkpoint2", "problem_set", "m", "k", "disjoint", "metric", "value")
+
+
+def _table(g_rows, p_rows, churn) -> str:
+    def line(**kw):
+        return ",".join("" if kw.get(c) is None else (f"{kw[c]:.6g}" if isinstance(kw[c], float) else str(kw[c])) for c in _COLUMNS)
+
+    out = [",".join(_COLUMNS)]
+    for r in g_rows:
+        for key in ("predicted", "realized", "half_width", "sc_predicted", "sc_realized", "sc_half_width"):
+            out.append(line(part="gsm8k", predictor=r["model"], s=r["s"], split=r["split"], k=r["K"], disjoint=r["disjoint"], metric=key, value=r[key]))
+    for r in p_rows:
+        for key in ("predicted", "population_prediction", "measured"):
+            out.append(line(part="pythia_passk", predictor="beta_binomial", checkpoint=r["checkpoint"], problem_set=r["problem_set"],
+                            m=r["m"], split=r["repeat"], k=r["k"], metric=key, value=r[key]))
+    for r in churn:
+        for key in ("expected_jaccard", "floor_jaccard_a", "floor_jaccard_b", "ratio_of_expectations_jaccard", "raw_jaccard_full_budget",
+                    "expected_gained", "expected_lost", "floor_lost_a", "floor_gained_b", "excess_lost", "excess_gained",
+                    "expected_solved_a", "expected_solved_b", "raw_gained_full_budget", "raw_lost_full_budget", "n_problems"):
+            out.append(line(part="pythia_churn", checkpoint=r["checkpoint"], checkpoint2=r["checkpoint2"], problem_set=r["k_rule"], k=r["k"],
+                            metric=key, value=float(r[key])))
+    return "\n".join(out) + "\n"
+
+
+# ----------------------------------------------------------------------------------------------------
+# run
+# ----------------------------------------------------------------------------------------------------
 
 
 def run(quick: bool = False, results_dir=None, seed: int = 0, data_dir=None) -> dict:
@@ -217,61 +585,99 @@ def run(quick: bool = False, results_dir=None, seed: int = 0, data_dir=None) -> 
     data_dir = Path(data_dir) if data_dir is not None else DEFAULT_DATA
     out_dir = Path(results_dir or RESULTS_DIR) / NAME
     out_dir.mkdir(parents=True, exist_ok=True)
-    gsm = data_dir / "gsm8k-codex-k10" / "answers.jsonl"
-    pyt = data_dir / "pythia-math-coverage" / "counts.csv"
-    if not gsm.is_file() or not pyt.is_file():
-        claims = [Claim(f"real data present at {data_dir} (gsm8k-codex-k10, pythia-math-coverage)", False, None, None)]
-        write_summary(NAME, claims, results_dir=results_dir, quick=quick, data_dir=str(data_dir), absent=True)
-        print(f"real_validation: data absent at {data_dir}; nothing validated")
-        return {"claims": [c.as_dict() for c in claims]}
-    g = gsm8k_validation(data_dir, 3 if quick else 20, seed)
+    gsm, pyt = data_dir / GSM8K_FILE, data_dir / PYTHIA_FILE
+    missing = [str(p) for p in (gsm, pyt) if not p.is_file()]
+    if missing:
+        claims = [Claim(f"real validation data present under {data_dir} ({GSM8K_FILE}, {PYTHIA_FILE}); missing: {', '.join(missing)}",
+                        False, None, None)]
+        write_summary(NAME, claims, results_dir=results_dir, quick=quick, seed=seed, data_dir=str(data_dir), absent=True, missing=missing)
+        print(f"real_validation: data absent ({', '.join(missing)}); nothing validated")
+        return {"claims": [c.as_dict() for c in claims], "absent": True}
+
+    n_splits = 3 if quick else 20
+    g_table = load_gsm8k(gsm)
+    g = gsm8k_validation(g_table, n_splits, seed)
     gsum = summarize_gsm8k(g["rows"])
-    p = pythia_validation(data_dir, seed, 12 if quick else None)
-    lines = ["part,model,s,split,K,disjoint,metric,value"]
-    for r in g["rows"]:
-        for key in ("predicted", "realized", "half_width", "sc_predicted", "sc_realized"):
-            lines.append(f"gsm8k,{r['model']},{r['s']},{r['split']},{r['K']},{r['disjoint']},{key},{r[key]:.6g}")
-    for r in p["rows"]:
-        for key in ("predicted", "measured"):
-            lines.append(f"pythia,{r['checkpoint']},,,{r['k']},,{key},{r[key]:.6g}")
-    atomic_write_text(out_dir / "data.csv", "\n".join(lines) + "\n")
-    figures = _figures(out_dir, g["rows"], p["rows"])
+    t_gsm = time.perf_counter() - t0
+
+    p_table = load_pythia(pyt)
+    C = len(p_table.checkpoints)
+    cks = list(range(C)) if not quick else [int(i) for i in np.unique(np.linspace(0, C - 1, 12).round())]
+    p = pythia_extrapolation(p_table, seed, cks, n_repeats=1 if quick else PYTHIA_REPEATS)
+    psum = summarize_pythia(p["rows"])
+    churn = pythia_churn(p_table)
+    t_pyt = time.perf_counter() - t0 - t_gsm
+
+    atomic_write_text(out_dir / "data.csv", _table(g["rows"], p["rows"], churn))
+    figures = _figures(out_dir, g["rows"], p["rows"], churn)
 
     best = min(MODELS, key=lambda m: gsum[m]["mean_abs_error"])
-    perr = [abs(r["predicted"] - r["measured"]) for r in p["rows"] if r["k"] == PYTHIA_CLAIM_K]
-    pmean = float(np.mean(perr)) if perr else float("nan")
+    key_large = f"m{PYTHIA_M}_reach_k{PYTHIA_KS[-1]}"
+    pk = psum.get(key_large)
+    pk3 = psum.get(f"m{PYTHIA_M}_reach_k1000")
+    pkl = psum.get(f"m{PYTHIA_M_LARGE}_reach_k{PYTHIA_KS[-1]}")
+    ch = {rule: summarize_churn(churn, rule, seed) for rule in (f"k{CHURN_K}", "k_half")}
+    c0, c1 = ch[f"k{CHURN_K}"], ch["k_half"]
+    cmp = f"{gsum[best]['n_comparisons']} disjoint comparisons (s ∈ {list(SPLIT_SIZES)}, K ≤ 10 − s, {n_splits} splits each)"
     claims = [
-        Claim(f"GSM8K: the plug-in predictor under-predicts maj@K (mean signed error over {gsum['plugin']['n_comparisons']} "
-              "disjoint split comparisons < 0)", gsum["plugin"]["bias"] < 0, gsum["plugin"]["bias"], 0.0),
-        Claim(f"GSM8K: the best predictor ({best}) has dataset-level mean |error| inside the realized value's 95% interval "
-              f"(value = mean |error| / mean half-width; |error| {gsum[best]['mean_abs_error']:.4f}, half-width "
-              f"{gsum[best]['mean_half_width']:.4f})", gsum[best]["ratio"] <= 1.0, gsum[best]["ratio"], 1.0),
-        Claim(f"Pythia/MATH: beta-binomial fitted on {PYTHIA_M} subsampled samples predicts pass@{PYTHIA_CLAIM_K} within "
-              f"{PYTHIA_TOL} on average over {len(perr)} checkpoints (value = mean |predicted - unbiased estimate|)",
-              bool(perr) and pmean <= PYTHIA_TOL, pmean, PYTHIA_TOL),
+        Claim(f"GSM8K: the best predictor of dataset maj@K from s = 3-5 samples is {best!r} (mean |error| {gsum[best]['mean_abs_error']:.4f}); "
+              f"it beats the plug-in (|error| {gsum['plugin']['mean_abs_error']:.4f}): value = ratio of mean |errors| over {cmp}",
+              gsum[best]["mean_abs_error"] < gsum["plugin"]["mean_abs_error"],
+              gsum[best]["mean_abs_error"] / gsum["plugin"]["mean_abs_error"], 1.0),
+        Claim(f"GSM8K target: the best predictor's ({best}) dataset-level error lies inside the realized value's 95% interval: "
+              f"value = mean |error| {gsum[best]['mean_abs_error']:.4f} / mean bootstrap half-width {gsum[best]['mean_half_width']:.4f} over {cmp}",
+              gsum[best]["ratio"] <= 1.0, gsum[best]["ratio"], 1.0),
+        Claim(f"GSM8K: the plug-in multinomial under-predicts maj@K: value = its mean signed error (predicted − realized) over {cmp}",
+              gsum["plugin"]["bias"] < 0, gsum["plugin"]["bias"], 0.0),
+        Claim(f"Pythia/MATH: the beta-binomial fitted on {PYTHIA_M} subsampled samples per problem predicts pass@{PYTHIA_KS[-1]} (the largest k; "
+              f"problems with n ≥ k) within {PYTHIA_TOL}: value = mean |predicted − unbiased estimate on all samples| over "
+              f"{pk['n_checkpoints'] if pk else 0} checkpoints with some success × subsamples (bias {pk['bias'] if pk else float('nan'):+.4f}; "
+              f"at k = 1000: {pk3['mean_abs_error'] if pk3 else float('nan'):.4f}; from m = {PYTHIA_M_LARGE} samples at k = {PYTHIA_KS[-1]}: "
+              f"{pkl['mean_abs_error'] if pkl else float('nan'):.4f})",
+              bool(pk) and pk["mean_abs_error"] <= PYTHIA_TOL, pk["mean_abs_error"] if pk else None, PYTHIA_TOL),
+        Claim(f"Pythia/MATH churn at equal budget k = {CHURN_K} (≤ n/2 in every cell): the solved sets of consecutive checkpoints of one "
+              f"model overlap less than two independent k-sample evaluations of the same checkpoint: value = mean over {c0.get('n_pairs', 0)} "
+              f"pairs of E[Jaccard] / same-checkpoint floor (E[Jaccard] {c0.get('expected_jaccard', float('nan')):.3f}, floor "
+              f"{c0.get('floor_jaccard', float('nan')):.3f}; raw Jaccard of c > 0 at unequal full budgets {c0.get('raw_jaccard_full_budget', float('nan')):.3f}; "
+              f"at k = ⌊min n / 2⌋ per pair: {c1.get('expected_jaccard', float('nan')):.3f} vs floor {c1.get('floor_jaccard', float('nan')):.3f})",
+              c0.get("n_pairs", 0) > 0 and c0["jaccard_vs_floor"] < 1, c0.get("jaccard_vs_floor"), 1.0),
+        Claim(f"Pythia/MATH churn at k = {CHURN_K}: consecutive checkpoints lose problems beyond sampling noise: value = the 95% lower "
+              f"bound (bootstrap over problems) of the mean excess expected loss E[lost] − E[lost between two evaluations of the first "
+              f"checkpoint] (mean {c0.get('excess_lost', float('nan')):+.2f} of E[lost] {c0.get('expected_lost', float('nan')):.2f} problems per pair; "
+              f"E[gained] {c0.get('expected_gained', float('nan')):.2f}; at k = ⌊min n / 2⌋: excess lost {c1.get('excess_lost', float('nan')):+.2f} "
+              f"[{c1.get('excess_lost_low', float('nan')):+.2f}, {c1.get('excess_lost_high', float('nan')):+.2f}])",
+              c0.get("n_pairs", 0) > 0 and c0["excess_lost_low"] > 0, c0.get("excess_lost_low"), 0.0),
     ]
-    timings = {"total_s": time.perf_counter() - t0}
-    write_summary(NAME, claims, results_dir=results_dir, quick=quick, seed=seed, data_dir=str(data_dir), best_predictor=best,
-                  gsm8k=gsum, gsm8k_setting={"split_sizes": list(SPLIT_SIZES), "Ks": list(KS), "n_splits": 3 if quick else 20,
-                                             "n_problems": g["n_problems"]},
-                  pythia={"ks": list(PYTHIA_KS), "subsample": PYTHIA_M, "rows": p["rows"], "churn_at_k128": p["churn"],
-                          "skipped_no_success_in_subsample": p["skipped_no_success_in_subsample"],
-                          "n_checkpoints_total": p["n_checkpoints"]},
-                  figures=figures, timings=timings)
-    print(f"real_validation ({'quick' if quick else 'full'}, {timings['total_s']:.1f} s)")
+    timings = {"gsm8k_s": t_gsm, "pythia_s": t_pyt, "total_s": time.perf_counter() - t0}
+    setting = {"data_dir": str(data_dir), "seed": seed, "gsm8k": {"split_sizes": list(SPLIT_SIZES), "Ks": list(KS), "n_splits": n_splits,
+                                                                  "n_problems": g["n_problems"], "noise_bootstrap": NOISE_BOOT,
+                                                                  "pass_at_1_all_10": g["pass_at_1"], "maj_at_10_all": g["maj_at_10"]},
+               "pythia": {"subsample_m": [PYTHIA_M, PYTHIA_M_LARGE], "ks": list(PYTHIA_KS), "checkpoints_used": len(cks),
+                          "checkpoints_total": C, "churn_k": CHURN_K}}
+    write_summary(NAME, claims, results_dir=results_dir, quick=quick, seed=seed, data_dir=str(data_dir), absent=False,
+                  best_predictor=best, setting=setting, gsm8k=gsum, gsm8k_priors=g["priors"],
+                  pythia={"extrapolation": psum, "rows": p["rows"], "no_success_at_all": p["no_success_at_all"]},
+                  churn={"summary": ch, "pairs": [{k: v for k, v in r.items() if not k.startswith("_")} for r in churn]},
+                  figures=figures, table="data.csv", timings=timings)
+
+    print(f"real_validation ({'quick' if quick else 'full'}, {timings['total_s']:.1f} s: GSM8K {t_gsm:.1f} s, Pythia {t_pyt:.1f} s)")
     for m in MODELS:
-        print(f"  GSM8K {m:14s} bias {gsum[m]['bias']:+.4f}  mean|err| {gsum[m]['mean_abs_error']:.4f}  half-width "
-              f"{gsum[m]['mean_half_width']:.4f}  ratio {gsum[m]['ratio']:.2f}  SC bias {gsum[m]['sc_bias']:+.4f}  cells inside {gsum[m]['fraction_of_s_K_cells_inside']:.2f}")
-    for k in PYTHIA_KS:
-        e = [r["predicted"] - r["measured"] for r in p["rows"] if r["k"] == k]
-        if e:
-            print(f"  Pythia pass@{k:<5d} mean error {np.mean(e):+.4f}  mean |error| {np.mean(np.abs(e)):.4f}  ({len(e)} checkpoints)")
-    for size, d in p["churn"].items():
-        print(f"  Pythia {size}: rotation at k={PYTHIA_M} {d['rotation']:.3f}, unsolvable nested {d['unsolvable_nested']}, "
-              f"solved {d['solved_fraction'][0]:.2f}->{d['solved_fraction'][-1]:.2f}")
+        s = gsum[m]
+        print(f"  GSM8K {m:14s} bias {s['bias']:+.4f}  mean|err| {s['mean_abs_error']:.4f}  half-width {s['mean_half_width']:.4f}  "
+              f"ratio {s['ratio']:.2f}  sd/splits {s['error_sd_over_splits']:.4f}  SC bias {s['sc_bias']:+.4f} ratio {s['sc_ratio']:.2f}  "
+              f"bias by s {s['bias_by_s']}")
+    for key, v in psum.items():
+        print(f"  Pythia {key:22s} bias {v['bias']:+.4f}  mean|err| {v['mean_abs_error']:.4f}  max|err| {v['max_abs_error']:.4f}  "
+              f"mean measured {v['mean_measured']:.4f}  ({v['n_checkpoints']} ckpts, {v['n_degenerate']} of {v['n_comparisons']} fits degenerate)")
+    for rule, v in ch.items():
+        if v.get("n_pairs"):
+            print(f"  churn {rule}: {v['n_pairs']} pairs, E[J] {v['expected_jaccard']:.3f} (floor {v['floor_jaccard']:.3f}, ratio {v['jaccard_vs_floor']:.3f}, "
+                  f"raw {v['raw_jaccard_full_budget']:.3f}); E[lost] {v['expected_lost']:.2f} (floor {v['floor_lost']:.2f}, excess "
+                  f"{v['excess_lost']:+.2f} [{v['excess_lost_low']:+.2f}, {v['excess_lost_high']:+.2f}]); E[gained] {v['expected_gained']:.2f} "
+                  f"(excess {v['excess_gained']:+.2f})")
     for c in claims:
         print(f"  [{'ok' if c.holds else 'NO'}] {c.claim}: {c.value} (threshold {c.threshold})")
-    return {"claims": [c.as_dict() for c in claims], "timings": timings}
+    return {"claims": [c.as_dict() for c in claims], "best_predictor": best, "timings": timings}
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Command line for real sample logs.
 
     python -m real analyze LOGS... --out DIR [--format auto] [--K 32] [--ks 1,2,4,...] [--boot 1000]
-    python -m real predict-sc --samples FILE --k K1,K2,... --out DIR [--model dirichlet] [--boot 1000]
+    python -m real predict-sc --samples FILE --k K1,K2,... --out DIR [--model dirichlet|dirichlet_loo|plugin|beta_binomial] [--boot 1000]
     python -m real rlvr [--quick] [--out DIR]
 
 ``analyze`` imports the logs (every rejected row reported with file, line and reason), runs every
@@ -103,19 +103,26 @@ def main(argv=None) -> int:
     p.add_argument("--samples", required=True, help="sample-record file (JSONL/Parquet) or any format load_counts reads")
     p.add_argument("--k", required=True, type=_int_list, help="comma-separated K values, e.g. 4,8,16,64")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--model", default="dirichlet", help="predictor: plugin, dirichlet or beta_binomial (see real.predict)")
+    p.add_argument("--model", default="dirichlet",
+                   help="predictor (see real.predict): dirichlet (best on GSM8K), dirichlet_loo, plugin or beta_binomial")
     p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples over problems (95%% intervals)")
     p.add_argument("--seed", type=int, default=0)
     _add_import_args(p)
     p = sub.add_parser("rlvr", help="the small real RLVR run end to end (base model, RL, evaluation, analysis)")
     p.add_argument("--quick", action="store_true", help="the quick setting (minutes on 2 CPU cores)")
-    p.add_argument("--out", default=None, help="output folder (default results/real_rlvr)")
+    p.add_argument("--out", default=None, help="output folder (default results/real_rlvr); summary.json lands in it")
+    p.add_argument("--advantage", default="grpo", choices=("grpo", "passk"),
+                   help="RL advantage from theory.advantage: grpo or the analytic Pass@k advantage (default grpo)")
+    p.add_argument("--k", type=int, default=4, help="k of the Pass@k advantage (default 4)")
     args = ap.parse_args(argv)
     if args.cmd == "rlvr":
-        from experiments.summary import RESULTS_DIR
-        from real.pipeline import run_rlvr
+        from dataclasses import replace
 
-        run_rlvr(Path(args.out) if args.out else RESULTS_DIR / "real_rlvr", quick=args.quick)
+        from experiments.summary import RESULTS_DIR
+        from real.pipeline import FULL, QUICK, run_rlvr
+
+        cfg = replace(QUICK if args.quick else FULL, advantage=args.advantage, k=args.k)
+        run_rlvr(Path(args.out) if args.out else RESULTS_DIR / "real_rlvr", quick=args.quick, cfg=cfg)
         return 0
     try:
         return cmd_analyze(args) if args.cmd == "analyze" else cmd_predict_sc(args)

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -53,7 +54,8 @@ QUICK = PipelineConfig()
 FULL = PipelineConfig(sft_steps=800, rl_steps=150, rl_batch=64, n_test=200, n_eval=32, checkpoint_every=15)
 
 
-def run_rlvr(out_dir, *, quick: bool = True, cfg: PipelineConfig | None = None, log=print) -> dict:
+def run_rlvr(out_dir, *, quick: bool = True, cfg: PipelineConfig | None = None, log=print,
+             replace_stale: bool = False) -> dict:
     from real.analysis import analyze
     from real.export import export_hf, latest_checkpoint, load_checkpoint, save_checkpoint
     from real.importers import load_counts
@@ -67,6 +69,7 @@ def run_rlvr(out_dir, *, quick: bool = True, cfg: PipelineConfig | None = None, 
     cfg = cfg or (QUICK if quick else FULL)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _claim_folder(out, cfg, replace_stale, log)
     t0 = time.perf_counter()
     tk = CharTokenizer()
     mcfg = LlamaConfig(vocab_size=tk.vocab_size, hidden_size=cfg.hidden_size, intermediate_size=3 * cfg.hidden_size,
@@ -120,7 +123,7 @@ def run_rlvr(out_dir, *, quick: bool = True, cfg: PipelineConfig | None = None, 
     timings["analysis_s"] = time.perf_counter() - t3
     timings["total_s"] = time.perf_counter() - t0
     _figure(out, table, validation)
-    write_summary("real_rlvr", claims, results_dir=out.parent, quick=quick, setting=asdict(cfg), model=mcfg.to_dict(),
+    write_summary(out.name, claims, results_dir=out.parent, quick=quick, setting=asdict(cfg), model=mcfg.to_dict(),
                   steps=steps, validation=validation, timings=timings, out_dir=str(out))
     log(f"real_rlvr: total {timings['total_s']:.0f} s ({', '.join(f'{k} {v:.0f}' for k, v in timings.items() if k != 'total_s')})")
     for c in claims:
@@ -128,10 +131,33 @@ def run_rlvr(out_dir, *, quick: bool = True, cfg: PipelineConfig | None = None, 
     return {"claims": [c.as_dict() for c in claims], "timings": timings}
 
 
+_STAGE_OUTPUTS = ("base", "hf_base", "rl", "rl_log.json", "samples.jsonl", "analysis", "summary.json", "validation.png")
+
+
+def _claim_folder(out: Path, cfg: PipelineConfig, replace_stale: bool, log) -> None:
+    """A run resumes from what its folder holds (base model, RL checkpoints), so the folder records its
+    setting in ``setting.json``; a folder holding a run of another setting is refused (ValueError naming
+    the differing fields), or, with ``replace_stale``, its stage outputs are deleted first."""
+    f = out / "setting.json"
+    want = asdict(cfg)
+    if f.is_file():
+        have = json.loads(f.read_text())
+        diff = sorted(k for k in set(have) | set(want) if have.get(k) != want.get(k))
+        if not diff:
+            return
+        if not replace_stale:
+            raise ValueError(f"{out}: holds a run with another setting ({', '.join(f'{k}: {have.get(k)!r} -> {want.get(k)!r}' for k in diff)}); "
+                             "choose another --out or delete that folder")
+        log(f"{out}: setting changed ({', '.join(diff)}); deleting the old run's outputs")
+        for name in _STAGE_OUTPUTS:
+            shutil.rmtree(out / name, ignore_errors=True) if (out / name).is_dir() else (out / name).unlink(missing_ok=True)
+    atomic_write_text(f, json.dumps(want, indent=2) + "\n")
+
+
 def validate(table, res: dict, logs: list, cfg: PipelineConfig) -> tuple[list, dict]:
     """Theory vs measurement on the real checkpoints (module docstring, step 4)."""
     from real.counts import CountsTable
-    from real.predict import predict_dirichlet, fit_dirichlet_prior
+    from real.predict import predict_per_problem
     from theory.advantage import eta, grpo_advantage, passk_analytic_advantage
     from theory.passk import fit_beta_binomial, pass_at_k
     from theory.voting import maj_at_k
@@ -153,8 +179,8 @@ def validate(table, res: dict, logs: list, cfg: PipelineConfig) -> tuple[list, d
     for c in range(len(table.checkpoints)):
         a = np.array([rng.multivariate_hypergeometric(row, half) for row in vc[c]])
         b = vc[c] - a
-        prior = fit_dirichlet_prior(a)
-        pred = predict_dirichlet(a, K, prior) - a[:, 0] / half
+        # predicted SC gain = the model's maj@K minus the model's pass@1 (both posterior-predictive)
+        pred = predict_per_problem(a, [K], model="dirichlet", abstain=ab)["sc_gain"][0]
         real = np.asarray(maj_at_k(b, K, abstain=ab)) - b[:, 0] / half
         hw = 1.96 * real.std(ddof=1) / np.sqrt(len(real))
         sc_rows.append({"checkpoint": table.checkpoints[c], "predicted": float(pred.mean()), "realized": float(real.mean()), "half_width": float(hw)})

@@ -23,3 +23,16 @@ def test_toy_pipeline_writes_everything_and_resumes(tmp_path):
     logs = []
     run_rlvr(out, cfg=TOY, log=logs.append)
     assert any("loaded" in m for m in logs) and any("resuming" in m for m in logs)
+    # a folder holding a run of another setting is refused, naming the field, or replaced on request
+    from dataclasses import replace
+
+    import pytest
+
+    other = replace(TOY, rl_steps=3)
+    with pytest.raises(ValueError, match=r"another setting \(rl_steps: 2 -> 3\)"):
+        run_rlvr(out, cfg=other, log=lambda s: None)
+    logs = []
+    run_rlvr(out, cfg=other, log=logs.append, replace_stale=True)
+    assert not any("loaded" in m or "resuming" in m for m in logs)
+    assert json.loads((out / "summary.json").read_text())["steps"] == [0, 1, 2, 3]
+    assert json.loads((out / "setting.json").read_text())["rl_steps"] == 3
