@@ -128,6 +128,12 @@ def main(argv=None) -> int:
         return cmd_analyze(args) if args.cmd == "analyze" else cmd_predict_sc(args)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
+        report = getattr(e, "report", None)  # every row rejected: the report still says why, row by row
+        if report is not None:
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            _write_json(out / "import_report.json", report.to_dict())
+            print(f"wrote {out / 'import_report.json'}", file=sys.stderr)
         return 2
 
 

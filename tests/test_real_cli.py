@@ -38,3 +38,11 @@ def test_analyze_cli_end_to_end(tmp_path):
 def test_cli_errors_are_reported(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o")]) == 2
     assert "missing.jsonl" in capsys.readouterr().err
+    # every row rejected: exit 2, the error names the first rejections, and the report is still written
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"checkpoint": 1, "problem_id": "a", "sample_index": -1, "answer": "1", "correct": true}\n{oops\n')
+    assert main(["analyze", str(bad), "--out", str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err
+    assert "2 read, all rejected" in err and "bad.jsonl:1: negative sample_index" in err
+    rep = json.loads((tmp_path / "o2" / "import_report.json").read_text())
+    assert rep["rows_read"] == 2 and rep["rows_rejected"] == 2 and rep["rows_accepted"] == 0
