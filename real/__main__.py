@@ -2,7 +2,7 @@
 
     python -m real analyze LOGS... --out DIR [--format auto] [--K 32] [--ks 1,2,4,...] [--boot 1000]
     python -m real predict-sc --samples FILE --k K1,K2,... --out DIR [--model dirichlet|dirichlet_loo|plugin|beta_binomial] [--boot 1000]
-    python -m real rlvr [--quick] [--out DIR]
+    python -m real rlvr [--quick] [--out DIR] [--advantage grpo|passk] [--k 4]
 
 ``analyze`` imports the logs (every rejected row reported with file, line and reason), runs every
 analysis of ``real.analysis`` and writes tables (Parquet and CSV), figures (PNG) and ``report.md`` /
@@ -88,6 +88,17 @@ def cmd_predict_sc(args) -> int:
     return 0
 
 
+def cmd_rlvr(args) -> int:
+    from dataclasses import replace
+
+    from experiments.summary import RESULTS_DIR
+    from real.pipeline import FULL, QUICK, run_rlvr
+
+    cfg = replace(QUICK if args.quick else FULL, advantage=args.advantage, k=args.k)
+    run_rlvr(Path(args.out) if args.out else RESULTS_DIR / "real_rlvr", quick=args.quick, cfg=cfg)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m real", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -116,14 +127,13 @@ def main(argv=None) -> int:
     p.add_argument("--k", type=int, default=4, help="k of the Pass@k advantage (default 4)")
     args = ap.parse_args(argv)
     if args.cmd == "rlvr":
-        from dataclasses import replace
+        from real.pipeline import StaleRunError
 
-        from experiments.summary import RESULTS_DIR
-        from real.pipeline import FULL, QUICK, run_rlvr
-
-        cfg = replace(QUICK if args.quick else FULL, advantage=args.advantage, k=args.k)
-        run_rlvr(Path(args.out) if args.out else RESULTS_DIR / "real_rlvr", quick=args.quick, cfg=cfg)
-        return 0
+        try:
+            return cmd_rlvr(args)
+        except StaleRunError as e:  # other errors keep their traceback
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     try:
         return cmd_analyze(args) if args.cmd == "analyze" else cmd_predict_sc(args)
     except (ValueError, FileNotFoundError) as e:

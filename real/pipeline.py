@@ -45,7 +45,7 @@ class PipelineConfig:
     advantage: str = "grpo"
     k: int = 4
     checkpoint_every: int = 10
-    n_test: int = 100
+    n_test: int = 200
     n_eval: int = 16
     seed: int = 0
 
@@ -133,6 +133,10 @@ def run_rlvr(out_dir, *, quick: bool = True, cfg: PipelineConfig | None = None, 
     return {"claims": [c.as_dict() for c in claims], "timings": timings}
 
 
+class StaleRunError(ValueError):
+    """The output folder holds a run of another setting (see ``_claim_folder``)."""
+
+
 _STAGE_OUTPUTS = ("base", "hf_base", "rl", "rl_log.json", "samples.jsonl", "analysis", "summary.json", "validation.png")
 
 
@@ -148,7 +152,7 @@ def _claim_folder(out: Path, cfg: PipelineConfig, replace_stale: bool, log) -> N
         if not diff:
             return
         if not replace_stale:
-            raise ValueError(f"{out}: holds a run with another setting ({', '.join(f'{k}: {have.get(k)!r} -> {want.get(k)!r}' for k in diff)}); "
+            raise StaleRunError(f"{out}: holds a run with another setting ({', '.join(f'{k}: {have.get(k)!r} -> {want.get(k)!r}' for k in diff)}); "
                              "choose another --out or delete that folder")
         log(f"{out}: setting changed ({', '.join(diff)}); deleting the old run's outputs")
         for name in _STAGE_OUTPUTS:

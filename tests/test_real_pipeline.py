@@ -36,3 +36,11 @@ def test_toy_pipeline_writes_everything_and_resumes(tmp_path):
     assert not any("loaded" in m or "resuming" in m for m in logs)
     assert json.loads((out / "summary.json").read_text())["steps"] == [0, 1, 2, 3]
     assert json.loads((out / "setting.json").read_text())["rl_steps"] == 3
+
+
+def test_cli_refuses_a_folder_of_another_setting(tmp_path, capsys):
+    from real.__main__ import main
+
+    (tmp_path / "setting.json").write_text(json.dumps({"rl_steps": 1}))
+    assert main(["rlvr", "--quick", "--out", str(tmp_path)]) == 2
+    assert "holds a run with another setting" in capsys.readouterr().err
