@@ -466,16 +466,22 @@ def _counts_rows(path: Path, rows, report: ImportReport, default_ck: str, mappin
         report.rows_accepted += 1
 
 
+def _cell_axes(keys) -> tuple:
+    """Axes of a table from (run, checkpoint, problem_id, ...) keys: the (run, checkpoint) pairs in
+    ``checkpoint_order``, their labels and steps, the problem ids in first-appearance order, and the
+    index maps of both."""
+    rc = list(dict.fromkeys((k[0], k[1]) for k in keys))
+    order, labels, steps = checkpoint_order([r for r, _ in rc], [c for _, c in rc])
+    rc = [rc[i] for i in order]
+    pids = list(dict.fromkeys(k[2] for k in keys))
+    return rc, labels, steps, pids, {c: i for i, c in enumerate(rc)}, {p: i for i, p in enumerate(pids)}
+
+
 def _table_from_counts_store(store: dict, report: ImportReport) -> CountsTable:
     cells = {k: v for k, v in store.items() if k[0] != "gold"}
     if not cells:
         raise NoRecordsError("counts: no valid rows (see the import report)", report)
-    rc = list(dict.fromkeys((k[0], k[1]) for k in cells))
-    order, labels, steps = checkpoint_order([r for r, _ in rc], [c for _, c in rc])
-    rc = [rc[i] for i in order]
-    pids = list(dict.fromkeys(k[2] for k in cells))
-    ci = {c: i for i, c in enumerate(rc)}
-    pi = {p: i for i, p in enumerate(pids)}
+    rc, labels, steps, pids, ci, pi = _cell_axes(cells)
     counts = [[{} for _ in pids] for _ in rc]
     golds = [[None] * len(pids) for _ in rc]
     for (r, c, p), (cnt, gold, _) in cells.items():
@@ -539,12 +545,7 @@ def _binary_rows(path: Path, rows, report: ImportReport, default_ck: str, mappin
 def _binary_table(store: dict, report: ImportReport) -> CountsTable:
     if not store:
         raise NoRecordsError("binary counts: no valid rows (see the import report)", report)
-    rc = list(dict.fromkeys((k[0], k[1]) for k in store))
-    order, labels, steps = checkpoint_order([r for r, _ in rc], [c for _, c in rc])
-    rc = [rc[i] for i in order]
-    pids = list(dict.fromkeys(k[2] for k in store))
-    ci = {c: i for i, c in enumerate(rc)}
-    pi = {p: i for i, p in enumerate(pids)}
+    rc, labels, steps, pids, ci, pi = _cell_axes(store)
     ns = np.zeros((len(rc), len(pids)), np.int64)
     nc = np.zeros_like(ns)
     for (r, c, p), (a, b, _) in store.items():
