@@ -484,9 +484,7 @@ def reference_table(rows):
         for r in rs:
             flags[r["answer"]].add(r["correct"])
         rs = [r for r in rs if len(flags[r["answer"]]) == 1]
-        if len({r["answer"] for r in rs if r["correct"]}) > 1:
-            rs = [r for r in rs if not r["correct"]]
-        final += rs
+        final += rs  # different strings marked correct all count as correct (slot 0)
     final.sort(key=lambda r: rows.index(r))
     runs = list(dict.fromkeys(r["run"] for r in final if r.get("run") is not None))
     multi = len({r.get("run") for r in final}) > 1
