@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.summary import RESULTS_DIR, Claim, write_summary
+from experiments.summary import Claim, write_summary
 
 NAME = "bench-real"
 TARGET_S = 60.0
@@ -83,7 +83,7 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
         table, report = load_counts(path)
         t_load = time.perf_counter() - t0
     t0 = time.perf_counter()
-    res = analyze(table, n_boot=1000, seed=seed)
+    analyze(table, n_boot=1000, seed=seed)
     t_an = time.perf_counter() - t0
     total = t_load + t_an
 

@@ -419,7 +419,7 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     print(f"sc_negative_gain ({'quick' if quick else 'full'}): map {n_map} problems in {t_map:.1f} s, training {t_train:.1f} s")
     print(f"  map: negative cells K=5 {n_neg[5]}, K=32 {n_neg[32]} / {len(EPSILONS) * len(TEMPS)}; max |z| {zmax:.2f}")
     print(f"  run ({tag}): pass@1 " + " ".join(f"{x:.2f}" for x in st["pass1"][::2]))
-    print(f"  SC gain@32        " + " ".join(f"{x:+.3f}" for x in st["sc"][32][::2]))
+    print("  SC gain@32        " + " ".join(f"{x:+.3f}" for x in st["sc"][32][::2]))
     for s in search:
         print(f"  search {s}")
     for c in claims:

@@ -59,7 +59,7 @@ FULL = PipelineConfig(rl_steps=150, n_test=200, n_eval=32, checkpoint_every=15)
 def run_rlvr(out_dir, *, quick: bool = True, cfg: PipelineConfig | None = None, log=print,
              replace_stale: bool = False) -> dict:
     from real.analysis import analyze
-    from real.export import export_hf, latest_checkpoint, load_checkpoint, save_checkpoint
+    from real.export import export_hf, load_checkpoint, save_checkpoint
     from real.importers import load_counts
     from real.model import LlamaConfig, init_params
     from real.report import write_report
@@ -162,7 +162,6 @@ def _claim_folder(out: Path, cfg: PipelineConfig, replace_stale: bool, log) -> N
 
 def validate(table, res: dict, logs: list, cfg: PipelineConfig) -> tuple[list, dict]:
     """Theory vs measurement on the real checkpoints (module docstring, step 4)."""
-    from real.counts import CountsTable
     from real.predict import predict_per_problem
     from theory.advantage import eta, grpo_advantage, passk_analytic_advantage
     from theory.passk import fit_beta_binomial, pass_at_k

@@ -415,6 +415,9 @@ def predict_per_problem(table_or_counts, ks, *, model: str = "dirichlet", checkp
     label = "" if d["checkpoint"] is None else f"checkpoint {d['checkpoint']!r}: "
     if P == 0:
         raise ValueError(f"{label}no evaluated problem (every n_samples is 0)")
+    if model != "beta_binomial" and vc is None:
+        raise ValueError(f"model: {model!r} needs per-answer counts; this table has only n_samples/n_correct "
+                         "(use model='beta_binomial')")
     maj = np.empty((len(ks), P))
     if prior is None and model != "plugin" and (np.all(c == 0) or np.all(c == n)):
         # every sample wrong (or every one right) at this checkpoint: the empirical-Bayes maximum-likelihood
@@ -424,10 +427,7 @@ def predict_per_problem(table_or_counts, ks, *, model: str = "dirichlet", checkp
         maj[:] = v
         p1 = np.full(P, v)
         params = {"degenerate": "every sample is correct" if v else "no sample is correct", "limit": v}
-        return {"model": model, "ks": ks, "checkpoint": d["checkpoint"], "problems": d["problems"],
-                "problem_ids": d["problem_ids"], "n": n, "n_correct": c, "observed_pass_at_1": c / n, "pass_at_1": p1,
-                "maj_at_k": maj, "sc_gain": maj - p1[None, :], "params": params}
-    if model == "beta_binomial":
+    elif model == "beta_binomial":
         if prior is None:
             try:
                 fit = fit_beta_binomial(n, c)
@@ -440,27 +440,23 @@ def predict_per_problem(table_or_counts, ks, *, model: str = "dirichlet", checkp
         for j, K in enumerate(ks):
             maj[j] = predict_beta_binomial(n, c, K, params, tie=tie)
         p1 = (params["alpha"] + c) / (params["alpha"] + params["beta"] + n)
+    elif model == "plugin":
+        params = {}
+        for j, K in enumerate(ks):
+            maj[j] = predict_plugin(vc, K, tie=tie)
+        p1 = c / n
     else:
-        if vc is None:
-            raise ValueError(f"model: {model!r} needs per-answer counts; this table has only n_samples/n_correct "
-                             "(use model='beta_binomial')")
-        if model == "plugin":
-            params = {}
-            for j, K in enumerate(ks):
-                maj[j] = predict_plugin(vc, K, tie=tie)
-            p1 = c / n
+        if prior is None:
+            try:
+                params = fit_dirichlet_prior(vc, method="marginal" if model == "dirichlet" else "loo")
+            except ValueError as exc:
+                raise ValueError(f"{label}{exc}") from None
         else:
-            if prior is None:
-                try:
-                    params = fit_dirichlet_prior(vc, method="marginal" if model == "dirichlet" else "loo")
-                except ValueError as exc:
-                    raise ValueError(f"{label}{exc}") from None
-            else:
-                a, t = _check_prior(prior, P)
-                params = {"a": a, "theta": t, "method": "given", "converged": None}
-            for j, K in enumerate(ks):
-                maj[j] = predict_dirichlet(vc, K, params, tie=tie)
-            p1 = (c + params["a"]) / (n + params["a"] + params["theta"])
+            a, t = _check_prior(prior, P)
+            params = {"a": a, "theta": t, "method": "given", "converged": None}
+        for j, K in enumerate(ks):
+            maj[j] = predict_dirichlet(vc, K, params, tie=tie)
+        p1 = (c + params["a"]) / (n + params["a"] + params["theta"])
     return {"model": model, "ks": ks, "checkpoint": d["checkpoint"], "problems": d["problems"], "problem_ids": d["problem_ids"],
             "n": n, "n_correct": c, "observed_pass_at_1": c / n, "pass_at_1": p1, "maj_at_k": maj, "sc_gain": maj - p1[None, :],
             "params": params}

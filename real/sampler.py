@@ -108,7 +108,7 @@ def _generate(params, key, prompt_ids, prompt_mask, temperature, top_p, *, confi
     n_gen = jnp.zeros((B,), jnp.int32)
 
     def cond(state):
-        t, *_rest, done = state[0], state[-1]
+        t, done = state[0], state[-1]
         return (t < max_tokens) & ~jnp.all(done)
 
     def body(state):
