@@ -75,7 +75,8 @@ def train_sft(params, config: LlamaConfig, problems, cfg: SFTConfig, tokenizer: 
     """Run steps ``start_step .. cfg.steps - 1``; returns (params, opt_state, losses [steps run]).
 
     ``callback(step, params, opt_state, loss)`` (optional) is called after every step, e.g. to save
-    a checkpoint; batches depend only on (seed, step), so a resumed run sees the same data.
+    a checkpoint or to evaluate; when it returns True, training stops after that step (early stopping).
+    Batches depend only on (seed, step), so a resumed run sees the same data.
     """
     tokenizer = tokenizer or CharTokenizer()
     toks, mask = encode_examples(problems, tokenizer, cfg.seq_len)
@@ -88,6 +89,6 @@ def train_sft(params, config: LlamaConfig, problems, cfg: SFTConfig, tokenizer: 
         params, opt_state, loss = sft_step(params, opt_state, jnp.asarray(toks[idx]), jnp.asarray(mask[idx]),
                                            config=config, optimizer=optimizer)
         losses.append(float(loss))
-        if callback is not None:
-            callback(step, params, opt_state, float(loss))
+        if callback is not None and callback(step, params, opt_state, float(loss)):
+            break
     return params, opt_state, np.asarray(losses)

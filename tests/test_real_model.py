@@ -99,8 +99,9 @@ def test_cache_and_recompute_samplers_agree_and_are_deterministic(params):
 def test_chunked_batches_equal_one_batch(params):
     req = SamplingRequest(["Q:1+2=", "Q:4*4=", "Q:7-1="], n=3, temperature=0.0, max_tokens=8, seed=0)
     whole = JaxSampler(params, CFG, TK).generate(req)
-    chunked = JaxSampler(params, CFG, TK, max_batch=4).generate(req)
-    assert [x.token_ids for r in whole for x in r] == [x.token_ids for r in chunked for x in r]
+    for mb in (4, 5, 1):  # 9 rows -> 3 x 3, 2 x 5 (one padded row), 9 x 1
+        chunked = JaxSampler(params, CFG, TK, max_batch=mb).generate(req)
+        assert [x.token_ids for r in whole for x in r] == [x.token_ids for r in chunked for x in r]
 
 
 @settings(max_examples=30, deadline=None)
@@ -125,3 +126,5 @@ def test_bad_requests_name_the_field(params):
         SamplingRequest(["a"], top_p=0)
     with pytest.raises(ValueError, match="max_tokens"):
         JaxSampler(params, CFG, TK).generate(SamplingRequest(["Q:1+2="], max_tokens=100))
+    with pytest.raises(ValueError, match="max_batch"):
+        JaxSampler(params, CFG, TK, max_batch=0)

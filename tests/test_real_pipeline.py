@@ -5,7 +5,8 @@ import json
 from real.pipeline import PipelineConfig, run_rlvr
 
 TOY = PipelineConfig(hidden_size=32, layers=1, heads=2, sft_steps=20, sft_batch=16, n_train=500, rl_steps=2, rl_batch=4,
-                     rl_rollouts=4, checkpoint_every=1, n_test=8, n_eval=4)
+                     rl_rollouts=4, checkpoint_every=1, n_test=8, n_eval=4, base_target=1.01, sft_eval_every=5, n_val=6,
+                     n_val_samples=2)
 
 
 def test_toy_pipeline_writes_everything_and_resumes(tmp_path):
@@ -15,7 +16,10 @@ def test_toy_pipeline_writes_everything_and_resumes(tmp_path):
                  "samples.jsonl", "analysis/report.md", "analysis/metrics.parquet", "validation.png", "summary.json"):
         assert (out / name).is_file(), name
     s = json.loads((out / "summary.json").read_text())
-    assert s["name"] == "real_rlvr" and len(s["claims"]) == len(res["claims"]) == 5 and s["steps"] == [0, 1, 2]
+    assert s["name"] == "real_rlvr" and len(s["claims"]) == len(res["claims"]) == 6 and s["steps"] == [0, 1, 2]
+    # an unreachable target: SFT runs all its steps, checking the validation set every 5 steps, and says so
+    assert s["base"]["steps"] == 20 and s["base"]["target_reached"] is False
+    assert [c[0] for c in s["base"]["validation_pass_at_1"]] == [5, 10, 15, 20]
     lines = (out / "samples.jsonl").read_text().splitlines()
     assert len(lines) == 3 * 8 * 4  # checkpoints x problems x samples
     assert s["validation"]["eta"]["max_relative_deviation"] < 1e-4  # eta on real rollouts = theory
@@ -44,3 +48,19 @@ def test_cli_refuses_a_folder_of_another_setting(tmp_path, capsys):
     (tmp_path / "setting.json").write_text(json.dumps({"rl_steps": 1}))
     assert main(["rlvr", "--quick", "--out", str(tmp_path)]) == 2
     assert "holds a run with another setting" in capsys.readouterr().err
+
+
+def test_sft_stops_at_the_target_and_held_out_prompts_leave_training(tmp_path):
+    from dataclasses import replace
+
+    from real.task import make_problems
+
+    cfg = replace(TOY, base_target=0.0, n_train=20000, n_test=60, n_val=60)  # 0.0 is reached at the first check
+    run_rlvr(tmp_path / "r", cfg=cfg, log=lambda s: None)
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert s["base"]["steps"] == 5 and s["base"]["target_reached"] is True and len(s["base"]["validation_pass_at_1"]) == 1
+    # independently: how many generated training problems repeat a test or validation prompt (short problems do)
+    held = {p.prompt for p in make_problems(60, [2, 3, 4, 5, 6], seed=1, prefix="t")}
+    held |= {p.prompt for p in make_problems(60, [2, 3, 4, 5, 6], seed=3, prefix="v")}
+    dup = sum(p.prompt in held for p in make_problems(20000, [1, 2, 3, 4, 5, 6], seed=0, prefix="s"))
+    assert dup > 0 and s["problems"]["sft_dropped_as_held_out"] == dup and s["problems"]["sft_train"] == 20000 - dup
