@@ -3,6 +3,7 @@
     python -m real analyze LOGS... --out DIR [--format auto] [--K 32] [--ks 1,2,4,...] [--boot 1000]
     python -m real predict-sc --samples FILE --k K1,K2,... --out DIR [--model dirichlet|dirichlet_loo|plugin|beta_binomial] [--boot 1000]
     python -m real rlvr [--quick] [--out DIR] [--advantage grpo|passk] [--k 4]
+    python -m real evaluate --model NAME=DIR [...] --problems FILE --out FILE [--sampler vllm|transformers|jax] [--n 16]
 
 ``analyze`` imports the logs (every rejected row reported with file, line and reason), runs every
 analysis of ``real.analysis`` and writes tables (Parquet and CSV), figures (PNG) and ``report.md`` /
@@ -10,6 +11,8 @@ analysis of ``real.analysis`` and writes tables (Parquet and CSV), figures (PNG)
 (the prediction contract of issue 4: per checkpoint pass@1, maj@K and SC gain with 95% intervals; K may
 exceed the samples per problem) and ``DIR/import_report.json``. ``rlvr`` runs the small real RLVR
 pipeline of ``real.pipeline`` (base model, RL, checkpoint evaluation, analysis, validation summary).
+``evaluate`` samples checkpoints (any local Hugging Face folder with vLLM or transformers, or our own
+with the JAX sampler) on a problems JSONL file into sample records for ``analyze`` (``real.evaluate``).
 """
 
 from __future__ import annotations
@@ -99,6 +102,21 @@ def cmd_rlvr(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from real.evaluate import evaluate_checkpoints
+
+    models = []
+    for m in args.model:
+        name, sep, folder = m.partition("=")
+        if not sep or not name or not folder:
+            raise ValueError(f"--model: expected NAME=DIR, got {m!r}")
+        models.append((name, folder))
+    out = evaluate_checkpoints(models, args.problems, args.out, sampler=args.sampler, n=args.n, temperature=args.temperature,
+                               top_p=args.top_p, max_tokens=args.max_tokens, seed=args.seed)
+    print(f"wrote {out}; next: python -m real analyze {out} --out DIR")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m real", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -125,7 +143,24 @@ def main(argv=None) -> int:
     p.add_argument("--advantage", default="grpo", choices=("grpo", "passk"),
                    help="RL advantage from theory.advantage: grpo or the analytic Pass@k advantage (default grpo)")
     p.add_argument("--k", type=int, default=4, help="k of the Pass@k advantage (default 4)")
+    p = sub.add_parser("evaluate", help="sample checkpoints on a problems file -> sample records (JSONL)")
+    p.add_argument("--model", action="append", required=True, help="NAME=DIR, a checkpoint folder (repeat for several)")
+    p.add_argument("--problems", required=True, help="JSONL: problem_id, prompt, gold per line")
+    p.add_argument("--out", required=True, help="output sample-record file (JSONL)")
+    p.add_argument("--sampler", default="vllm", choices=("vllm", "transformers", "jax"),
+                   help="vllm (GPU, any HF folder), transformers (any HF folder) or jax (our checkpoints); default vllm")
+    p.add_argument("--n", type=int, default=16, help="samples per problem")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--max-tokens", type=int, default=256)
+    p.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.cmd == "evaluate":
+        try:
+            return cmd_evaluate(args)
+        except (ValueError, FileNotFoundError, ImportError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     if args.cmd == "rlvr":
         from real.pipeline import StaleRunError
 

@@ -94,7 +94,13 @@ class CharTokenizer:
             "added_tokens": added,
             "normalizer": None,
             "pre_tokenizer": {"type": "Split", "pattern": {"String": ""}, "behavior": "Isolated", "invert": False},
-            "post_processor": None,
+            # <bos> before every sequence, as our sampler and training do (Llama's tokenizer does the same),
+            # so that transformers and vLLM, which tokenize text prompts with special tokens, see our prompts
+            "post_processor": {"type": "TemplateProcessing",
+                               "single": [{"SpecialToken": {"id": "<bos>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                               "pair": [{"SpecialToken": {"id": "<bos>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                                        {"Sequence": {"id": "B", "type_id": 1}}],
+                               "special_tokens": {"<bos>": {"id": "<bos>", "ids": [self.bos_id], "tokens": ["<bos>"]}}},
             "decoder": {"type": "Fuse"},
             "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<pad>"},
         }

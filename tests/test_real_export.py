@@ -69,6 +69,8 @@ def test_transformers_logits_parity(tmp_path):
     for text in texts:
         ids = TK.encode(text, bos=True)
         assert hf_tok(text, add_special_tokens=False)["input_ids"] == ids[1:]
+        # what transformers and vLLM feed the model for a text prompt: <bos> first, as our sampler does
+        assert transformers.AutoTokenizer.from_pretrained(str(tmp_path / "hf"))(text)["input_ids"] == ids
         with torch.no_grad():
             hf = model(torch.tensor([ids])).logits.numpy()
         ours = np.asarray(sequence_logits(params, CFG, jnp.asarray([ids])))
