@@ -81,6 +81,17 @@ def make_sampler(kind: str, model_dir):
     raise ValueError(f"sampler: must be one of {', '.join(SAMPLERS)}, got {kind!r}")
 
 
+def completion_record(checkpoint, problem_id: str, sample_index: int, answer, correct: bool, gold: str, completion,
+                      run: str | None = None) -> dict:
+    """One sample record (``real.records`` format) of a graded completion; logprob is the sum over its tokens (nats)."""
+    rec = {"checkpoint": checkpoint, "problem_id": problem_id, "sample_index": sample_index, "answer": answer,
+           "correct": bool(correct), "gold": gold, "text": completion.text, "n_tokens": len(completion.token_ids),
+           "logprob": float(np.sum(completion.logprobs))}
+    if run is not None:
+        rec["run"] = run
+    return rec
+
+
 def sample_records(sampler, problems: list[dict], *, checkpoint, n: int, temperature: float = 1.0, top_p: float = 1.0,
                    max_tokens: int = 256, seed: int = 0, equivalence=None, run: str | None = None) -> list[dict]:
     """n samples per problem from ``sampler`` -> sample records (``real.records`` format), answers graded."""
@@ -93,12 +104,8 @@ def sample_records(sampler, problems: list[dict], *, checkpoint, n: int, tempera
     for p, row in zip(problems, comps):
         for j, c in enumerate(row):
             ans = extract_answer(c.text)
-            rec = {"checkpoint": str(checkpoint), "problem_id": p["problem_id"], "sample_index": j, "answer": ans,
-                   "correct": bool(ans is not None and eq.equivalent(ans, p["gold"])), "gold": p["gold"], "text": c.text,
-                   "n_tokens": len(c.token_ids), "logprob": float(np.sum(c.logprobs))}
-            if run is not None:
-                rec["run"] = run
-            out.append(rec)
+            correct = ans is not None and eq.equivalent(ans, p["gold"])
+            out.append(completion_record(str(checkpoint), p["problem_id"], j, ans, correct, p["gold"], c, run))
     return out
 
 

@@ -161,14 +161,11 @@ def evaluate_records(params, config: LlamaConfig, problems, *, checkpoint, n: in
     sampler = JaxSampler(params, config, tokenizer)
     comps = sampler.generate(SamplingRequest([p.prompt for p in problems], n=n, temperature=temperature,
                                              max_tokens=max_tokens, seed=seed))
+    from real.evaluate import completion_record
+
     out = []
     for p, row in zip(problems, comps):
         for j, c in enumerate(row):
             ans = extract_task_answer(c.text)
-            rec = {"checkpoint": checkpoint, "problem_id": p.problem_id, "sample_index": j, "answer": ans,
-                   "correct": check_answer(p, ans), "gold": p.answer, "text": c.text, "n_tokens": len(c.token_ids),
-                   "logprob": float(np.sum(c.logprobs))}
-            if run is not None:
-                rec["run"] = run
-            out.append(rec)
+            out.append(completion_record(checkpoint, p.problem_id, j, ans, check_answer(p, ans), p.answer, c, run))
     return out

@@ -60,14 +60,17 @@ class TransformersSampler:
                 out = self.model.generate(input_ids=inp, attention_mask=att, max_new_tokens=request.max_tokens,
                                           eos_token_id=sorted(self.eos_ids), pad_token_id=self.pad_id,
                                           output_logits=True, return_dict_in_generate=True, **kw)
-            new = out.sequences[:, L:].cpu()
-            lp = torch.stack([torch.log_softmax(x.float(), dim=-1) for x in out.logits], dim=1).cpu()  # [b, T, V]
+            new_dev = out.sequences[:, L:]
+            # log-prob of each sampled token, one step at a time ([b, V] each; never [b, T, V] for large vocabularies)
+            lp = torch.stack([torch.log_softmax(x.float(), dim=-1).gather(1, new_dev[:, t:t + 1])[:, 0]
+                              for t, x in enumerate(out.logits)], dim=1).cpu()  # [b, T]
+            new = new_dev.cpu()
             for i in range(new.shape[0]):
                 ids, lps, finished = [], [], False
                 for t in range(new.shape[1]):
                     tok = int(new[i, t])
                     ids.append(tok)
-                    lps.append(float(lp[i, t, tok]))
+                    lps.append(float(lp[i, t]))
                     if tok in self.eos_ids:
                         finished = True
                         break
