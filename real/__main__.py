@@ -118,6 +118,8 @@ def cmd_evaluate(args) -> int:
 
 
 def main(argv=None) -> int:
+    from real.evaluate import SAMPLERS
+
     ap = argparse.ArgumentParser(prog="python -m real", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("analyze", help="run every analysis on sample logs and write a report")
@@ -147,7 +149,7 @@ def main(argv=None) -> int:
     p.add_argument("--model", action="append", required=True, help="NAME=DIR, a checkpoint folder (repeat for several)")
     p.add_argument("--problems", required=True, help="JSONL: problem_id, prompt, gold per line")
     p.add_argument("--out", required=True, help="output sample-record file (JSONL)")
-    p.add_argument("--sampler", default="vllm", choices=("vllm", "transformers", "jax"),
+    p.add_argument("--sampler", default="vllm", choices=SAMPLERS,
                    help="vllm (GPU, any HF folder), transformers (any HF folder) or jax (our checkpoints); default vllm")
     p.add_argument("--n", type=int, default=16, help="samples per problem")
     p.add_argument("--temperature", type=float, default=1.0)
