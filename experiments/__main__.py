@@ -13,7 +13,7 @@ import time
 
 from experiments import registry
 from experiments.index import write_index
-from experiments.summary import RESULTS_DIR
+from common.results import RESULTS_DIR
 
 
 def main(argv=None) -> int:

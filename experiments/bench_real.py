@@ -1,8 +1,8 @@
 """Benchmark ``real``: sample-log analysis at scale, and the exact estimators against a plain reference.
 
 Full mode: a synthetic log of 200 checkpoints × 500 problems × 64 samples (6.4 M sample records, ~12
-distinct answers per cell, 2% unparsed) written as Parquet, then timed: ``real.importers.load_counts``
-(import + validation + grouping) and ``real.analysis.analyze`` (pass@k and exact maj@k curves with
+distinct answers per cell, 2% unparsed) written as Parquet, then timed: ``real.logs.importers.load_counts``
+(import + validation + grouping) and ``real.logs.analysis.analyze`` (pass@k and exact maj@k curves with
 1,000 paired bootstrap resamples, attribution, negative-SC diagnosis, coverage). Target (issue 4): under
 a minute together on this 2-core machine. Quick mode: 20 checkpoints (640 k records).
 
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.summary import Claim, write_summary
+from common.results import Claim, write_summary
 
 NAME = "bench-real"
 TARGET_S = 60.0
@@ -69,8 +69,8 @@ def monte_carlo_maj(counts: np.ndarray, k: int, abstain: int, draws: int, rng) -
 
 
 def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
-    from real.analysis import analyze
-    from real.importers import load_counts
+    from real.logs.analysis import analyze
+    from real.logs.importers import load_counts
     from theory.voting import maj_at_k
 
     C, P, S = (20 if quick else 200), 500, 64

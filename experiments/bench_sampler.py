@@ -1,7 +1,7 @@
 """Benchmark ``sampler``: tokens/s of the samplers on one checkpoint, and whether they agree.
 
 Samplers (same prompts, n samples each, T = 1, top_p = 1, up to 48 new tokens):
-- the JAX sampler with its KV cache (``real.sampler.JaxSampler``), jitted, batched;
+- the JAX sampler with its KV cache (``real.lab.samplers.jax.JaxSampler``), jitted, batched;
 - the same without the cache (full recompute at every step: the reference);
 - ``transformers`` ``generate`` on the exported Hugging Face checkpoint, where torch and transformers
   are installed (batched, left padding, ``do_sample=True``);
@@ -27,7 +27,7 @@ import jax
 import numpy as np
 from scipy import stats
 
-from experiments.summary import RESULTS_DIR, Claim, write_summary
+from common.results import Claim, RESULTS_DIR, write_summary
 
 NAME = "bench-sampler"
 MAX_TOKENS = 48
@@ -35,7 +35,7 @@ MAX_TOKENS = 48
 
 def answer_matrix(texts_by_problem) -> np.ndarray:
     """[P, 11] counts of final answers 0..9 and 'none' per problem."""
-    from real.rlvr import extract_task_answer
+    from real.lab.rl import extract_task_answer
 
     out = np.zeros((len(texts_by_problem), 11), np.int64)
     for i, texts in enumerate(texts_by_problem):
@@ -61,7 +61,8 @@ def homogeneity_test(a: np.ndarray, b: np.ndarray) -> dict:
 
 
 def time_jax(params, config, tk, prompts, n, seed, use_cache) -> tuple[list, float, int]:
-    from real.sampler import JaxSampler, SamplingRequest
+    from real.lab.samplers.interface import SamplingRequest
+    from real.lab.samplers.jax import JaxSampler
 
     s = JaxSampler(params, config, tk, use_cache=use_cache, max_batch=len(prompts) * n)
     req = SamplingRequest(prompts, n=n, temperature=1.0, max_tokens=MAX_TOKENS, seed=seed)
@@ -113,8 +114,8 @@ def time_transformers(hf_dir, tk, prompts, n, seed):
 
 
 def time_vllm(hf_dir, prompts, n, seed):
-    from real.sampler import SamplingRequest
-    from real.vllm_sampler import VLLMSampler
+    from real.lab.samplers.interface import SamplingRequest
+    from real.lab.samplers.vllm import VLLMSampler
 
     s = VLLMSampler(str(hf_dir), {"dtype": "float32", "seed": seed})
     s.generate(SamplingRequest(prompts, n=n, temperature=1.0, max_tokens=MAX_TOKENS, seed=seed))
@@ -125,11 +126,11 @@ def time_vllm(hf_dir, prompts, n, seed):
 
 
 def _checkpoint(quick: bool, seed: int):
-    from real.export import load_checkpoint
-    from real.model import LlamaConfig, init_params
-    from real.sft import SFTConfig, train_sft
-    from real.task import make_problems
-    from real.tokenizer import CharTokenizer
+    from real.lab.checkpoints import load_checkpoint
+    from real.lab.model import LlamaConfig, init_params
+    from real.lab.sft import SFTConfig, train_sft
+    from real.lab.task import make_problems
+    from real.lab.tokenizer import CharTokenizer
 
     base = Path(RESULTS_DIR) / "real_rlvr" / "base"
     if (base / "config.json").is_file():
@@ -144,9 +145,9 @@ def _checkpoint(quick: bool, seed: int):
 
 
 def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
-    from real.export import export_hf
-    from real.task import make_problems
-    from real.tokenizer import CharTokenizer
+    from real.lab.hf_export import export_hf
+    from real.lab.task import make_problems
+    from real.lab.tokenizer import CharTokenizer
 
     tk = CharTokenizer()
     params, config, source = _checkpoint(quick, seed)

@@ -51,7 +51,9 @@ import time
 import jax
 import numpy as np
 
-from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, write_summary
+from common.atomic import atomic_write_text
+
+from common.results import Claim, RESULTS_DIR, write_summary
 from sim.bank import BankConfig, make_bank
 from sim.policy import PolicyConfig, init_policy
 from sim.reference import RefState, apply_update, reference_run, reference_update

@@ -18,7 +18,9 @@ import time
 
 import numpy as np
 
-from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, write_summary
+from common.atomic import atomic_write_text
+
+from common.results import Claim, RESULTS_DIR, write_summary
 from theory import brute_force, passk, voting
 
 NAME = "bench-theory"

@@ -64,7 +64,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, write_summary, save_figure
+from common.atomic import atomic_write_text
+
+from common.figures import save_figure
+
+from common.results import Claim, RESULTS_DIR, write_summary
 from sim.bank import BankConfig, make_bank
 from sim.checkpoints import save_checkpoints
 from sim.metrics import answer_probs

@@ -6,7 +6,7 @@ import html
 import json
 from pathlib import Path
 
-from experiments.summary import atomic_write_text
+from common.atomic import atomic_write_text
 
 
 def _fmt(v):

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from experiments.summary import RESULTS_DIR
+from common.results import RESULTS_DIR
 
 NAME = "real_rlvr"
 
 
 def run(quick: bool = False, results_dir=None) -> dict:
-    from real.pipeline import run_rlvr
+    from real.lab.run import run_rlvr
 
     # results/ is output: a folder left by a run of the other mode is replaced, not resumed
     return run_rlvr(Path(results_dir or RESULTS_DIR) / NAME, quick=quick, replace_stale=True)

@@ -5,11 +5,11 @@ copied into the repo; when they are absent the summary says so and no claim hold
 
 Part 1 — GSM8K answer distributions (code-davinci-002, 1,000 training problems, 10 samples each; only
 answer counts are known, no sample order). Parsed here with ``json`` into a ``CountsTable``
-(``real.counts.from_answer_counts``; answers equal to ``gold`` as strings are correct; no sample is
+(``real.logs.table.from_answer_counts``; answers equal to ``gold`` as strings are correct; no sample is
 unparsed in this file). For s ∈ {3, 4, 5} observed samples per problem and R random splits (quick R = 3,
 full R = 20; split r draws each problem's s observed samples as a multivariate hypergeometric sample of
 its 10 counts with ``numpy.random.default_rng([seed, s, r]).multivariate_hypergeometric``), every
-predictor of ``real.predict`` (``plugin``, ``dirichlet`` = Pólya urn with marginal empirical-Bayes prior,
+predictor of ``real.logs.predict`` (``plugin``, ``dirichlet`` = Pólya urn with marginal empirical-Bayes prior,
 ``dirichlet_loo`` = the same with a leave-one-sample-out prior, ``beta_binomial`` = binary majority)
 predicts the dataset-level maj@K (mean over problems) for K = 3 … 10 from the s observed samples, its
 prior fitted on those s samples only.
@@ -18,7 +18,7 @@ disjoint remaining 10 − s samples, possible for K ≤ 10 − s: these *disjoin
 the claims use. For K > 10 − s the estimator on all 10 samples (which include the observed ones) is
 shown as a *not disjoint* reference only.
   Noise floor: the 95% half-width of the realized dataset-level value, (high − low)/2 of a percentile
-bootstrap over problems (400 resamples, ``real.analysis.bootstrap_weights``), averaged over splits. It
+bootstrap over problems (400 resamples, ``real.logs.analysis.bootstrap_weights``), averaged over splits. It
 is the uncertainty of the realized value as an estimate of the dataset's maj@K. The spread of the
 error over splits (standard deviation) is reported beside it.
   Errors: error = predicted − realized per (s, split, K); bias = mean error, |error| = mean absolute
@@ -82,7 +82,11 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, save_figure, write_summary
+from common.atomic import atomic_write_text
+
+from common.figures import save_figure
+
+from common.results import Claim, RESULTS_DIR, write_summary
 
 NAME = "real_validation"
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -108,7 +112,7 @@ CHURN_K = 64
 
 def load_gsm8k(path: Path):
     """answers.jsonl -> CountsTable (one checkpoint "code-davinci-002"), parsed with json."""
-    from real.counts import from_answer_counts
+    from real.logs.table import from_answer_counts
 
     ids, counts, gold = [], [], []
     with open(path, encoding="utf-8") as fh:
@@ -138,7 +142,7 @@ def pythia_order(label: str) -> tuple:
 
 def load_pythia(path: Path):
     """counts.csv -> count-only CountsTable, checkpoints sorted by (size, tokens), parsed with csv."""
-    from real.counts import CountsTable
+    from real.logs.table import CountsTable
 
     cells = {}
     with open(path, newline="", encoding="utf-8") as fh:
@@ -166,7 +170,7 @@ def load_pythia(path: Path):
 
 
 def _half_width(values: np.ndarray, W: np.ndarray) -> float:
-    from real.analysis import bootstrap_mean
+    from real.logs.analysis import bootstrap_mean
 
     b = bootstrap_mean(values, W)
     return float((b["high"] - b["low"]) / 2)
@@ -185,8 +189,8 @@ def _maj_realized(vc: np.ndarray, K: int, ab: int) -> np.ndarray:
 def gsm8k_validation(table, n_splits: int, seed: int) -> dict:
     """All splits drawn first, priors fitted per split, then every K evaluated in one batched call per
     predictor family (the exact engines compile once per shape; per-row priors keep the fits apart)."""
-    from real.analysis import bootstrap_weights
-    from real.predict import fit_dirichlet_prior, predict_beta_binomial, predict_dirichlet, predict_plugin
+    from real.logs.analysis import bootstrap_weights
+    from real.logs.predict import fit_dirichlet_prior, predict_beta_binomial, predict_dirichlet, predict_plugin
 
     vc_all, ab = table.vote_counts()
     vc = vc_all[0]
@@ -439,7 +443,7 @@ def pythia_churn(table) -> list[dict]:
 def summarize_churn(churn: list[dict], rule: str, seed: int) -> dict:
     """Means over consecutive pairs with E|A∪B| ≥ 1 at one k rule; the mean excess lost gets a 95%
     percentile bootstrap interval over problems (problems resampled once for all pairs)."""
-    from real.analysis import bootstrap_weights
+    from real.logs.analysis import bootstrap_weights
 
     d = [r for r in churn if r["k_rule"] == rule and r["expected_union"] >= 1]
     if not d:

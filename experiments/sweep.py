@@ -50,8 +50,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -59,7 +57,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, write_summary
+from common.atomic import atomic_path
+
+from common.results import Claim, RESULTS_DIR, write_summary
 from sim.advantages import ADVANTAGES
 from sim.bank import BankConfig, make_bank
 from sim.metrics import exact_metrics
@@ -235,14 +235,9 @@ def run_sweep(epsilons, temperatures, advantages, n_seeds: int, *, n_steps: int 
 
 
 def _write_summary(out_path: Path, claims, results_dir, **extra) -> Path:
-    """summary.json beside the table: via write_summary when the table sits in <dir>/sweep/."""
-    if results_dir is not None or out_path.parent.name == NAME:
-        return write_summary(NAME, claims, results_dir if results_dir is not None else out_path.parent.parent, **extra)
-    import json
-
-    path = out_path.parent / "summary.json"
-    atomic_write_text(path, json.dumps({"name": NAME, "claims": [c.as_dict() for c in claims], **extra}, indent=2) + "\n")
-    return path
+    """summary.json beside the table (in ``results_dir/sweep/`` when given, else in the table's folder)."""
+    folder = Path(results_dir) / NAME if results_dir is not None else out_path.parent
+    return write_summary(NAME, claims, folder=folder, **extra)
 
 
 def write_table(table: dict, path) -> None:
@@ -257,15 +252,8 @@ def write_table(table: dict, path) -> None:
                         ("metric", pa.string()), ("value", pa.float64())])
     tbl = pa.Table.from_pydict({c: list(table[c]) if c in ("advantage", "metric") else table[c] for c in COLUMNS},
                                schema=schema)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pq.write_table(tbl, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _floats(text: str) -> list[float]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import time
 
-from experiments.summary import RESULTS_DIR, Claim, atomic_write_text, write_summary
+from common.atomic import atomic_write_text
+
+from common.results import Claim, RESULTS_DIR, write_summary
 from theory import symbolic
 
 NAME = "symbolic"

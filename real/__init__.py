@@ -1,8 +1,6 @@
-"""real/: the testbed's measurements on real models.
+"""real/: the testbed's measurements on real models, in two subpackages.
 
-Issue 4 (sample-log analysis): ``counts`` (the checkpoint x problem x answer table), ``records`` and
-``importers`` (log formats -> table, with rejected-row reports), ``answers`` (answer extraction and
-equivalence), ``analysis`` (pass@k / maj@k / SC gain with intervals, attribution, negative-SC diagnosis,
-coverage), ``predict`` (maj@K beyond the observed samples), ``report``; CLI ``python -m real``.
-Issue 5 (a small real RLVR run): ``tokenizer``, ``task``, ``model`` (JAX Llama), ``sampler``, ``sft``.
+``real.logs`` — the sample-log analysis library (users' logs -> pass@k, maj@k, SC gain, coverage).
+``real.lab`` — the language-model lab (a JAX Llama trained by SFT and RLVR, sampled into sample logs).
+Command line: ``python -m real {analyze, predict-sc, evaluate, rlvr}`` (console script ``rlvr-real``).
 """

@@ -6,13 +6,13 @@
     python -m real evaluate --model NAME=DIR [...] --problems FILE --out FILE [--sampler vllm|transformers|jax] [--n 16]
 
 ``analyze`` imports the logs (every rejected row reported with file, line and reason), runs every
-analysis of ``real.analysis`` and writes tables (Parquet and CSV), figures (PNG) and ``report.md`` /
+analysis of ``real.logs.analysis`` and writes tables (Parquet and CSV), figures (PNG) and ``report.md`` /
 ``report.html`` into DIR, plus ``import_report.json``. ``predict-sc`` writes ``DIR/predictions.json``
 (the prediction contract of issue 4: per checkpoint pass@1, maj@K and SC gain with 95% intervals; K may
 exceed the samples per problem) and ``DIR/import_report.json``. ``rlvr`` runs the small real RLVR
-pipeline of ``real.pipeline`` (base model, RL, checkpoint evaluation, analysis, validation summary).
+pipeline of ``real.lab.run`` (base model, RL, checkpoint evaluation, analysis, validation summary).
 ``evaluate`` samples checkpoints (any local Hugging Face folder with vLLM or transformers, or our own
-with the JAX sampler) on a problems JSONL file into sample records for ``analyze`` (``real.evaluate``).
+with the JAX sampler) on a problems JSONL file into sample records for ``analyze`` (``real.lab.evaluate``).
 """
 
 from __future__ import annotations
@@ -35,14 +35,14 @@ def _int_list(text: str) -> list[int]:
 
 
 def _add_import_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", default="auto", help="input format (default: auto-detect; see real.importers)")
+    p.add_argument("--format", default="auto", help="input format (default: auto-detect; see real.logs.importers)")
     p.add_argument("--checkpoint", default=None, help="checkpoint label for files that carry none")
     p.add_argument("--map", action="append", default=[], metavar="OURS=THEIRS",
                    help="field mapping for generic JSONL/CSV, e.g. --map problem_id=qid (repeatable)")
 
 
 def _load(args, paths):
-    from real.importers import load_counts
+    from real.logs.importers import load_counts
 
     mapping = {}
     for item in args.map:
@@ -54,14 +54,14 @@ def _load(args, paths):
 
 
 def _write_json(path: Path, obj) -> None:
-    from experiments.summary import atomic_write_text
+    from common.atomic import atomic_write_text
 
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
 def cmd_analyze(args) -> int:
-    from real.analysis import analyze
-    from real.report import write_report
+    from real.logs.analysis import analyze
+    from real.logs.report import write_report
 
     out = Path(args.out)
     t0 = time.perf_counter()
@@ -78,7 +78,7 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_predict_sc(args) -> int:
-    from real.predict import predict_sc
+    from real.logs.predict import predict_sc
 
     out = Path(args.out)
     table, report = _load(args, [args.samples])
@@ -94,8 +94,8 @@ def cmd_predict_sc(args) -> int:
 def cmd_rlvr(args) -> int:
     from dataclasses import replace
 
-    from experiments.summary import RESULTS_DIR
-    from real.pipeline import FULL, QUICK, run_rlvr
+    from common.results import RESULTS_DIR
+    from real.lab.run import FULL, QUICK, run_rlvr
 
     cfg = replace(QUICK if args.quick else FULL, advantage=args.advantage, k=args.k)
     run_rlvr(Path(args.out) if args.out else RESULTS_DIR / "real_rlvr", quick=args.quick, cfg=cfg)
@@ -103,7 +103,7 @@ def cmd_rlvr(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from real.evaluate import evaluate_checkpoints
+    from real.lab.evaluate import evaluate_checkpoints
 
     models = []
     for m in args.model:
@@ -118,7 +118,7 @@ def cmd_evaluate(args) -> int:
 
 
 def main(argv=None) -> int:
-    from real.evaluate import SAMPLERS
+    from real.lab.evaluate import SAMPLERS
 
     ap = argparse.ArgumentParser(prog="python -m real", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -135,7 +135,7 @@ def main(argv=None) -> int:
     p.add_argument("--k", required=True, type=_int_list, help="comma-separated K values, e.g. 4,8,16,64")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--model", default="dirichlet",
-                   help="predictor (see real.predict): dirichlet (best on GSM8K), dirichlet_loo, plugin or beta_binomial")
+                   help="predictor (see real.logs.predict): dirichlet (best on GSM8K), dirichlet_loo, plugin or beta_binomial")
     p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples over problems (95%% intervals)")
     p.add_argument("--seed", type=int, default=0)
     _add_import_args(p)
@@ -164,7 +164,7 @@ def main(argv=None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
     if args.cmd == "rlvr":
-        from real.pipeline import StaleRunError
+        from real.lab.run import StaleRunError
 
         try:
             return cmd_rlvr(args)

@@ -12,10 +12,11 @@ temperature). The file is written atomically: a temporary file in the same direc
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 
 import numpy as np
+
+from common.atomic import atomic_path
 
 __all__ = ["save_checkpoints", "load_checkpoints", "validate_checkpoints", "save_state", "load_state", "FILENAME", "STATE_FILENAME"]
 
@@ -72,17 +73,9 @@ def validate_checkpoints(arrays: dict, source: str = "checkpoints") -> dict:
     return out
 
 
-def _atomic_savez(path: str, target: str, arrays: dict) -> None:
-    os.makedirs(path, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def _atomic_savez(target: str, arrays: dict) -> None:
+    with atomic_path(target) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def _state_leaves(state) -> list:
@@ -99,7 +92,7 @@ def save_state(path, state) -> str:
 
     arrays = {jax.tree_util.keystr(kp): np.asarray(leaf) for kp, leaf in _state_leaves(state)}
     target = os.path.join(path, STATE_FILENAME)
-    _atomic_savez(path, target, arrays)
+    _atomic_savez(target, arrays)
     return target
 
 
@@ -138,7 +131,7 @@ def save_checkpoints(path, run_output) -> str:
     ``sim.train.RunOutput`` (one run, no seed axis) or a dict of arrays. Returns the file path."""
     arrays = validate_checkpoints(_arrays_of(run_output), source="run_output")
     target = os.path.join(path, FILENAME)
-    _atomic_savez(path, target, arrays)
+    _atomic_savez(target, arrays)
     return target
 
 

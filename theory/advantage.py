@@ -33,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import brentq
 
-from theory._validate import is_concrete as _is_concrete, as_float_array
+from common.checks import is_concrete as _is_concrete, as_float_array
 
 __all__ = [
     "grpo_advantage",

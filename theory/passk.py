@@ -26,7 +26,7 @@ import dataclasses
 import numpy as np
 from scipy import optimize, special
 
-from theory._validate import as_count_array, as_float_array, check_not_above
+from common.checks import as_count_array, as_float_array, check_not_above
 
 __all__ = [
     "pass_at_k",

@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from theory._validate import is_concrete as _is_concrete, as_float_array
+from common.checks import is_concrete as _is_concrete, as_float_array
 
 __all__ = [
     "mean_probability_reward",

@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import betainc, gammaln, logsumexp
 
-from theory._validate import as_count_array, as_probabilities, check_not_above
+from common.checks import as_count_array, as_probabilities, check_not_above
 
 TIE_RULES = ("random", "strict")
 DIRECT_MAX_N = 64

@@ -1,0 +1,45 @@
+"""The results convention: every experiment and benchmark writes ``results/<name>/summary.json``.
+
+``summary.json`` holds ``{"name": ..., "claims": [{"claim", "holds", "value", "threshold"}], ...}``
+beside the experiment's data and figures (claims as data: a claim that fails is written as failing).
+``RESULTS_DIR`` is ``results`` or the ``RLVR_RESULTS`` environment variable.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.atomic import atomic_write_json
+
+RESULTS_DIR = Path(os.environ.get("RLVR_RESULTS", "results"))
+
+__all__ = ["RESULTS_DIR", "Claim", "write_summary"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checked statement: ``holds`` says whether ``value`` met ``threshold`` (None if not numeric)."""
+
+    claim: str
+    holds: bool
+    value: float | None
+    threshold: float | None = None
+
+    def as_dict(self) -> dict:
+        def clean(v):
+            if v is None:
+                return None
+            v = float(v)
+            return v if math.isfinite(v) else None
+
+        return {"claim": self.claim, "holds": bool(self.holds), "value": clean(self.value), "threshold": clean(self.threshold)}
+
+
+def write_summary(name: str, claims: list[Claim], results_dir=None, *, folder=None, **extra) -> Path:
+    """Write ``<results_dir>/<name>/summary.json`` (or ``<folder>/summary.json``) with the claims and
+    any extra JSON-able fields; returns its path."""
+    out = (Path(folder) if folder is not None else Path(results_dir or RESULTS_DIR) / name) / "summary.json"
+    return atomic_write_json(out, {"name": name, "claims": [c.as_dict() for c in claims], **extra})

@@ -1,0 +1,137 @@
+"""Evaluate checkpoints into sample records: problems file + sampler -> ``samples.jsonl`` for ``analyze``.
+
+``python -m real evaluate --model NAME=DIR [--model NAME=DIR ...] --problems FILE --n 16 --out FILE
+[--sampler vllm|transformers|jax] [--temperature 1] [--top-p 1] [--max-tokens 256] [--seed 0]``
+
+Problems file: JSON Lines, one object per problem with ``problem_id`` (string or integer, unique),
+``prompt`` (string, given to the model as is) and ``gold`` (the reference answer, string or number).
+A bad line is an error naming the line and field; nothing is skipped.
+
+Samplers (one interface, ``real.lab.samplers.jax``): ``vllm`` (``vllm.LLM(model=DIR)``, GPU machines, the
+optional extra) and ``transformers`` (CPU or GPU) take any local Hugging Face checkpoint folder, ours
+after ``real.lab.hf_export.export_hf`` included; ``jax`` takes a checkpoint folder of our own training
+(``real.lab.checkpoints.save_checkpoint``). Every completion's final answer is extracted by
+``real.logs.answers.extract_answer`` and compared with ``gold`` by ``real.logs.answers.AnswerEquivalence``
+(normalization, exact rationals, math-verify); each sample becomes one record of the ``real.logs.schema``
+format (checkpoint, problem_id, sample_index, answer, correct, gold, text, n_tokens, logprob), so
+``python -m real analyze`` runs on the output unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from real.lab.samplers.interface import SamplingRequest
+
+SAMPLERS = ("vllm", "transformers", "jax")
+
+
+def load_problems(path) -> list[dict]:
+    """Read a problems JSONL file: [{"problem_id": str, "prompt": str, "gold": str}] (errors name line and field)."""
+    out, seen = [], {}
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{line_no}: not JSON ({exc.msg})") from None
+            if not isinstance(obj, dict):
+                raise ValueError(f"{path}:{line_no}: expected an object, got {type(obj).__name__}")
+            for field in ("problem_id", "prompt", "gold"):
+                if field not in obj or obj[field] is None:
+                    raise ValueError(f"{path}:{line_no}: field {field!r} is missing")
+            pid, prompt, gold = obj["problem_id"], obj["prompt"], obj["gold"]
+            if isinstance(pid, bool) or not isinstance(pid, (str, int)):
+                raise ValueError(f"{path}:{line_no}: field 'problem_id' must be a string or integer, got {pid!r}")
+            if not isinstance(prompt, str) or not prompt:
+                raise ValueError(f"{path}:{line_no}: field 'prompt' must be a non-empty string")
+            if isinstance(gold, bool) or not isinstance(gold, (str, int, float)):
+                raise ValueError(f"{path}:{line_no}: field 'gold' must be a string or number, got {gold!r}")
+            pid = str(pid)
+            if pid in seen:
+                raise ValueError(f"{path}:{line_no}: problem_id {pid!r} repeats line {seen[pid]}")
+            seen[pid] = line_no
+            out.append({"problem_id": pid, "prompt": prompt, "gold": str(gold)})
+    if not out:
+        raise ValueError(f"{path}: no problems")
+    return out
+
+
+def make_sampler(kind: str, model_dir):
+    """A sampler of the ``real.lab.samplers.jax`` interface for one checkpoint folder."""
+    if kind == "vllm":
+        from real.lab.samplers.vllm import VLLMSampler
+
+        return VLLMSampler(str(model_dir))
+    if kind == "transformers":
+        from real.lab.samplers.transformers import TransformersSampler
+
+        return TransformersSampler(str(model_dir))
+    if kind == "jax":
+        from real.lab.checkpoints import load_checkpoint
+        from real.lab.samplers.jax import JaxSampler
+
+        params, config, _, _, _ = load_checkpoint(model_dir)
+        return JaxSampler(params, config)
+    raise ValueError(f"sampler: must be one of {', '.join(SAMPLERS)}, got {kind!r}")
+
+
+def completion_record(checkpoint, problem_id: str, sample_index: int, answer, correct: bool, gold: str, completion,
+                      run: str | None = None) -> dict:
+    """One sample record (``real.logs.schema`` format) of a graded completion; logprob is the sum over its tokens (nats)."""
+    rec = {"checkpoint": checkpoint, "problem_id": problem_id, "sample_index": sample_index, "answer": answer,
+           "correct": bool(correct), "gold": gold, "text": completion.text, "n_tokens": len(completion.token_ids),
+           "logprob": float(np.sum(completion.logprobs))}
+    if run is not None:
+        rec["run"] = run
+    return rec
+
+
+def sample_records(sampler, problems: list[dict], *, checkpoint, n: int, temperature: float = 1.0, top_p: float = 1.0,
+                   max_tokens: int = 256, seed: int = 0, equivalence=None, run: str | None = None) -> list[dict]:
+    """n samples per problem from ``sampler`` -> sample records (``real.logs.schema`` format), answers graded."""
+    from real.logs.answers import AnswerEquivalence, extract_answer
+
+    eq = equivalence or AnswerEquivalence()
+    comps = sampler.generate(SamplingRequest([p["prompt"] for p in problems], n=n, temperature=temperature, top_p=top_p,
+                                             max_tokens=max_tokens, seed=seed))
+    out = []
+    for p, row in zip(problems, comps):
+        for j, c in enumerate(row):
+            ans = extract_answer(c.text)
+            correct = ans is not None and eq.equivalent(ans, p["gold"])
+            out.append(completion_record(str(checkpoint), p["problem_id"], j, ans, correct, p["gold"], c, run))
+    return out
+
+
+def evaluate_checkpoints(models: list[tuple[str, str]], problems_path, out_path, *, sampler: str = "vllm", n: int = 16,
+                         temperature: float = 1.0, top_p: float = 1.0, max_tokens: int = 256, seed: int = 0, log=print) -> Path:
+    """Every (name, folder) in ``models`` sampled on the problems; all records written atomically to ``out_path``."""
+    from common.atomic import atomic_write_text
+    from real.logs.answers import AnswerEquivalence
+
+    problems = load_problems(problems_path)
+    names = [m[0] for m in models]
+    if len(set(names)) != len(names):
+        raise ValueError(f"--model: checkpoint names repeat: {names}")
+    eq = AnswerEquivalence()
+    records = []
+    try:
+        for name, folder in models:
+            if not Path(folder).is_dir():
+                raise FileNotFoundError(f"--model {name}={folder}: no such folder")
+            recs = sample_records(make_sampler(sampler, folder), problems, checkpoint=name, n=n, temperature=temperature,
+                                  top_p=top_p, max_tokens=max_tokens, seed=seed, equivalence=eq)
+            log(f"{name}: {len(problems)} problems x {n} samples, pass@1 {np.mean([r['correct'] for r in recs]):.3f}")
+            records += recs
+    finally:
+        eq.close()
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, "\n".join(json.dumps(r) for r in records) + "\n")
+    return out

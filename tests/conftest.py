@@ -1,0 +1,33 @@
+"""Fixtures shared by every test folder (the tree mirrors the source: tests/<package>/test_<module>.py).
+
+- ``repo_root`` / ``shared_data``: the checkout and ``../shared/data`` (``shared_data`` skips the test,
+  naming the folder, when it is absent);
+- ``tiny_lm``: a 2-layer JAX Llama (width 32, 4 query / 2 KV heads) with the character tokenizer and
+  fixed random weights (``helpers.make_tiny_lm``), for the language-model lab's tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import REPO_ROOT, SHARED_DATA, TinyLM, make_tiny_lm
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``; skips the test when the folder is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is absent (real data sets for validation)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_lm() -> TinyLM:
+    """A tiny random-weight Llama with the character tokenizer (seed 0)."""
+    return make_tiny_lm(0)

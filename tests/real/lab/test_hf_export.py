@@ -1,0 +1,79 @@
+"""Training checkpoints (safetensors) and the Hugging Face Llama export, with logits parity in transformers."""
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from real.lab.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+
+from real.lab.hf_export import export_hf
+from real.lab.model import LlamaConfig, init_params, sequence_logits
+from real.lab.tokenizer import CharTokenizer
+
+TK = CharTokenizer()
+CFG = LlamaConfig(vocab_size=TK.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
+
+
+def _params():
+    p = init_params(CFG, jax.random.key(0))
+    # perturb every leaf (norm weights included) so that a layout mistake cannot hide behind ones
+    leaves, tree = jax.tree.flatten(p)
+    keys = jax.random.split(jax.random.key(1), len(leaves))
+    return jax.tree.unflatten(tree, [x + 0.05 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys)])
+
+
+def test_checkpoint_roundtrip_with_optimizer_state(tmp_path):
+    params = _params()
+    opt = optax.adamw(1e-3)
+    state = opt.init(params)
+    grads = jax.tree.map(jnp.ones_like, params)
+    _, state = opt.update(grads, state, params)
+    save_checkpoint(tmp_path / "run" / "step_5", params, CFG, opt_state=state, step=5, meta={"stage": "sft"})
+    save_checkpoint(tmp_path / "run" / "step_12", params, CFG, opt_state=state, step=12)
+    (tmp_path / "run" / "step_99").mkdir()  # an incomplete folder (no config.json) is ignored
+    assert latest_checkpoint(tmp_path / "run").name == "step_12"
+    p2, cfg2, s2, step, meta = load_checkpoint(tmp_path / "run" / "step_5", opt_state_like=opt.init(params))
+    assert cfg2 == CFG and step == 5 and meta == {"stage": "sft"}
+    for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(p2)):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(s2)):
+        np.testing.assert_array_equal(a, b)
+    assert not list((tmp_path / "run").glob(".step_*"))  # no temporary folders left behind
+
+
+def test_hf_export_files(tmp_path):
+    export_hf(tmp_path / "hf", _params(), CFG, TK)
+    cfg = json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert cfg["architectures"] == ["LlamaForCausalLM"] and cfg["num_key_value_heads"] == 2 and cfg["vocab_size"] == TK.vocab_size
+    tok = json.loads((tmp_path / "hf" / "tokenizer.json").read_text())
+    assert tok["model"]["vocab"]["0"] == TK.encode("0")[0]
+    from safetensors.numpy import load_file
+
+    sd = load_file(str(tmp_path / "hf" / "model.safetensors"))
+    assert sd["model.layers.1.self_attn.k_proj.weight"].shape == (2 * CFG.head_dim, CFG.hidden_size)
+    assert len(sd) == 2 + 9 * CFG.num_hidden_layers + 1
+
+
+def test_transformers_logits_parity(tmp_path):
+    torch = pytest.importorskip("torch", reason="torch is not installed (pip install torch==2.13.0 takes the local CPU build)")
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed")
+    params = _params()
+    export_hf(tmp_path / "hf", params, CFG, TK)
+    model = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf"), dtype=torch.float32)
+    model.eval()
+    hf_tok = transformers.PreTrainedTokenizerFast(tokenizer_file=str(tmp_path / "hf" / "tokenizer.json"))
+    texts = ["Q:3+4*2=3+4=7;7*2=4;#### 4", "Q:9-9="]
+    for text in texts:
+        ids = TK.encode(text, bos=True)
+        assert hf_tok(text, add_special_tokens=False)["input_ids"] == ids[1:]
+        # what transformers and vLLM feed the model for a text prompt: <bos> first, as our sampler does
+        assert transformers.AutoTokenizer.from_pretrained(str(tmp_path / "hf"))(text)["input_ids"] == ids
+        with torch.no_grad():
+            hf = model(torch.tensor([ids])).logits.numpy()
+        ours = np.asarray(sequence_logits(params, CFG, jnp.asarray([ids])))
+        assert np.abs(hf - ours).max() < 1e-4, np.abs(hf - ours).max()
