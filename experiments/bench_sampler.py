@@ -35,12 +35,12 @@ MAX_TOKENS = 48
 
 def answer_matrix(texts_by_problem) -> np.ndarray:
     """[P, 11] counts of final answers 0..9 and 'none' per problem."""
-    from real.lab.rl import extract_task_answer
+    from real.logs.answers import extract_answer
 
     out = np.zeros((len(texts_by_problem), 11), np.int64)
     for i, texts in enumerate(texts_by_problem):
         for t in texts:
-            a = extract_task_answer(t)
+            a = extract_answer(t)
             out[i, int(a) if a is not None and a.isdigit() and int(a) < 10 else 10] += 1
     return out
 
@@ -128,7 +128,8 @@ def time_vllm(hf_dir, prompts, n, seed):
 def _checkpoint(quick: bool, seed: int):
     from real.lab.checkpoints import load_checkpoint
     from real.lab.model import LlamaConfig, init_params
-    from real.lab.sft import SFTConfig, train_sft
+    from real.lab.config import SFTConfig
+    from real.lab.sft import train_sft
     from real.lab.task import make_problems
     from real.lab.tokenizer import CharTokenizer
 

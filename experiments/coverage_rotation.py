@@ -29,10 +29,9 @@ Why plausible: real evaluations use held-out test sets, where only transferable 
 LLM checkpoints are evaluated at low temperature / greedy; the training reward of the primary run rises
 almost linearly (0.23 -> ~0.8), as users report.
 
-Why not ``make_run`` directly: a RunOutput records logits u + v of the trained problems only, not u, so
-held-out problems cannot be re-evaluated from it. The run here is the same ``lax.scan`` of
-``sim.train.train_step`` (same config, same per-step keys ``sim.train.step_keys`` as ``make_run``), recording u and
-the trained logits at each checkpoint.
+Runs: ``sim.train.make_run`` on the train problems with an evaluation hook (``make_run(CONFIG,
+evaluate=...)``): a checkpoint's own record holds the logits u + v of the trained problems only, so the
+hook evaluates the held-out problems (u + v_test) and the exact train reward at every checkpoint.
 
 Definitions (all from exact per-problem success probabilities p = answer_probs[..., 0]):
 - *solved* at a checkpoint: pass@8 >= 1/2, i.e. (1 - p)^8 <= 1/2 (k_eval = 8); the *k-unsolvable* set
@@ -73,7 +72,8 @@ from sim.bank import BankConfig, make_bank
 from sim.checkpoints import save_checkpoints
 from sim.metrics import answer_probs
 from sim.policy import Policy, PolicyConfig, init_policy, strategy_entropy
-from sim.train import TrainConfig, init_state, stack_hypers, step_keys, train_step
+from sim.train import TrainConfig, make_run, stack_hypers
+from theory.coverage import consecutive_jaccard, jaccard_matrix, nestedness, rotation, transitions
 from theory.passk import greedy_budget_allocation_from_p, pass_at_k_from_p, union_pass_at_k_from_p
 
 NAME = "coverage_rotation"
@@ -104,55 +104,36 @@ def _setup():
 
 
 def _make_runs(train_bank, test_bank, policy0, v_test):
-    cfg = CONFIG
-    n_ck, c = cfg.n_steps // cfg.checkpoint_every, cfg.checkpoint_every
+    """jit(vmap over (key, hyper)) of a ``make_run(CONFIG)`` run on the train problems whose evaluation hook
+    records the held-out logits z_test = u + v_test at every checkpoint; returns z_test, their exact answer
+    distributions and strategy entropies at T_eval, and the exact train pass@1 at T_train, each [C, ...].
+    (The held-out evaluation runs on the stacked logits after the scan, as the numbers of this experiment
+    were first computed: inside the scan XLA fuses the float32 arithmetic differently, ~1e-7.)"""
+    run = make_run(CONFIG, evaluate=lambda policy, hyper: policy.u[None, :] + v_test)
 
-    def run(key, hyper):
-        state = init_state(cfg, policy0, train_bank)
-
-        def one_step(st, k):
-            return train_step(cfg, st, k, train_bank, hyper)
-
-        def one_ckpt(st, ks):
-            st, _ = jax.lax.scan(one_step, st, ks)
-            return st, (st.policy.u, st.policy.v)
-
-        keys = step_keys(key, 0, cfg.n_steps).reshape((n_ck, c, -1))
-        _, (us, vs) = jax.lax.scan(one_ckpt, state, keys)
-        us = jnp.concatenate([policy0.u[None], us])
-        vs = jnp.concatenate([policy0.v[None], vs])
-        z_test = us[:, None, :] + v_test[None]
-        z_train = us[:, None, :] + vs
+    def one(key, hyper):
+        out = run(key, train_bank, policy0, hyper)
+        z_test, z_train = out.evaluations, out.checkpoints.logits
         ap_test = jax.vmap(lambda z: answer_probs(z, test_bank, hyper.eval_temperature))(z_test)
         ent_test = strategy_entropy(z_test, hyper.eval_temperature)
         p_train = jax.vmap(lambda z: answer_probs(z, train_bank, hyper.temperature)[:, 0])(z_train)
         return z_test, ap_test, ent_test, p_train
 
-    return jax.jit(jax.vmap(run))
-
-
-def _jaccard(a, b):
-    u = np.sum(a | b)
-    return 1.0 if u == 0 else float(np.sum(a & b) / u)
+    return jax.jit(jax.vmap(one))
 
 
 def analyse(p: np.ndarray) -> dict:
-    """Coverage analysis of exact success probabilities p [C, P] (checkpoints x test problems)."""
+    """Coverage analysis of exact success probabilities p [C, P] (checkpoints x test problems); the set
+    statistics are ``theory.coverage``."""
     C, P = p.shape
     solved = (1.0 - p) ** K_SOLVED <= 0.5
-    jac = np.array([[_jaccard(solved[a], solved[b]) for b in range(C)] for a in range(C)])
-    consec = np.array([jac[t, t + 1] for t in range(C - 1)])
-    inter = np.sum(solved[:-1] & solved[1:], axis=1)
-    n_s = solved[:-1].sum(axis=1)
-    retention = np.where(n_s > 0, inter / np.maximum(n_s, 1), np.nan)
-    acquisition = np.sum(solved[1:] & ~solved[:-1], axis=1) / P
-    loss = np.sum(solved[:-1] & ~solved[1:], axis=1) / P
+    jac = jaccard_matrix(solved)
+    consec = consecutive_jaccard(solved)
     unsolv = {}
     for k in K_UNSOLVABLE:
-        U = (1.0 - p) ** k >= 0.5
-        new = np.sum(U[1:] & ~U[:-1], axis=1)  # problems that become k-unsolvable again
-        unsolv[k] = {"size": U.sum(axis=1) / P, "nested_pairs": float(np.mean(new == 0)),
-                     "newly_unsolvable": new / P, "always": float(np.mean(U.all(axis=0)))}
+        nest = nestedness((1.0 - p) ** k >= 0.5)  # violations: problems that become k-unsolvable again
+        unsolv[k] = {"size": nest["fraction"], "nested_pairs": float(np.mean(nest["nested_consecutive"])),
+                     "newly_unsolvable": nest["violations"] / P, "always": nest["always"] / P}
     pT = p.T  # [P, C]
     curves = {"K": [], "single": [], "union_even": [], "union_greedy": []}
     for mult in BUDGET_MULTS:
@@ -165,8 +146,8 @@ def analyse(p: np.ndarray) -> dict:
     single_all = np.mean(pass_at_k_from_p(pT, K), axis=0)
     union = float(np.mean(union_pass_at_k_from_p(pT, np.full(C, PER_CKPT_BUDGET))))
     greedy = float(greedy_budget_allocation_from_p(pT, K).value)
-    return {"solved": solved, "jaccard": jac, "rotation": float(1.0 - consec.mean()), "consec_jaccard": consec,
-            "retention": retention, "acquisition": acquisition, "loss": loss, "unsolvable": unsolv, "curves": curves,
+    return {"solved": solved, "jaccard": jac, "rotation": rotation(solved), "consec_jaccard": consec,
+            **transitions(solved), "unsolvable": unsolv, "curves": curves,
             "K": K, "single_by_ckpt": single_all, "best_single": float(single_all.max()),
             "best_ckpt": int(single_all.argmax()), "union_even": union, "union_greedy": greedy,
             "excess_even": union - float(single_all.max()), "excess_greedy": greedy - float(single_all.max())}

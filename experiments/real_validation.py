@@ -18,7 +18,7 @@ disjoint remaining 10 − s samples, possible for K ≤ 10 − s: these *disjoin
 the claims use. For K > 10 − s the estimator on all 10 samples (which include the observed ones) is
 shown as a *not disjoint* reference only.
   Noise floor: the 95% half-width of the realized dataset-level value, (high − low)/2 of a percentile
-bootstrap over problems (400 resamples, ``real.logs.analysis.bootstrap_weights``), averaged over splits. It
+bootstrap over problems (400 resamples, ``common.bootstrap``), averaged over splits. It
 is the uncertainty of the realized value as an estimate of the dataset's maj@K. The spread of the
 error over splits (standard deviation) is reported beside it.
   Errors: error = predicted − realized per (s, split, K); bias = mean error, |error| = mean absolute
@@ -86,7 +86,9 @@ from common.atomic import atomic_write_text
 
 from common.figures import save_figure
 
+from common.bootstrap import bootstrap_mean, bootstrap_weights
 from common.results import Claim, RESULTS_DIR, write_summary
+from theory.coverage import expected_churn, jaccard, noise_floor, solve_probabilities
 
 NAME = "real_validation"
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -170,8 +172,6 @@ def load_pythia(path: Path):
 
 
 def _half_width(values: np.ndarray, W: np.ndarray) -> float:
-    from real.logs.analysis import bootstrap_mean
-
     b = bootstrap_mean(values, W)
     return float((b["high"] - b["low"]) / 2)
 
@@ -189,7 +189,6 @@ def _maj_realized(vc: np.ndarray, K: int, ab: int) -> np.ndarray:
 def gsm8k_validation(table, n_splits: int, seed: int) -> dict:
     """All splits drawn first, priors fitted per split, then every K evaluated in one batched call per
     predictor family (the exact engines compile once per shape; per-row priors keep the fits apart)."""
-    from real.logs.analysis import bootstrap_weights
     from real.logs.predict import fit_dirichlet_prior, predict_beta_binomial, predict_dirichlet, predict_plugin
 
     vc_all, ab = table.vote_counts()
@@ -349,69 +348,26 @@ def summarize_pythia(rows: list[dict]) -> dict:
     return out
 
 
-def expected_jaccard_joint(p_both: np.ndarray, p_one: np.ndarray) -> float:
-    """Exact E[|A∩B| / |A∪B|] (1 when both sets are empty) for problems independent of each other, problem
-    i in both sets with probability p_both[i] and in exactly one with probability p_one[i].
-
-    Dynamic program over the joint law of (I, U) = (|A∩B|, |A∪B|): each problem adds (1, 1), (0, 1) or
-    (0, 0).
-    """
-    p_both, p_one = np.asarray(p_both, float), np.asarray(p_one, float)
-    P = len(p_both)
-    S = np.zeros((P + 1, P + 1))
-    S[0, 0] = 1.0
-    for both, one in zip(p_both, p_one):
-        new = (1 - both - one) * S
-        new[:, 1:] += one * S[:, :-1]
-        new[1:, 1:] += both * S[:-1, :-1]
-        S = new
-    i, u = np.meshgrid(np.arange(P + 1), np.arange(P + 1), indexing="ij")
-    ratio = np.where(u > 0, i / np.maximum(u, 1), 1.0)
-    return float(np.sum(S * ratio))
-
-
-def expected_jaccard(qa: np.ndarray, qb: np.ndarray) -> float:
-    """E[Jaccard] of two independent solved sets with per-problem solve probabilities qa, qb."""
-    qa, qb = np.asarray(qa, float), np.asarray(qb, float)
-    return expected_jaccard_joint(qa * qb, qa + qb - 2 * qa * qb)
-
-
-def _solve_probabilities(n, c, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """q = P(a random k-subset of the samples holds a correct one) (unbiased pass@k) and q2 = P(two
-    disjoint random k-subsets both do) = 1 − 2 C(n−c, k)/C(n, k) + C(n−c, 2k)/C(n, 2k) (needs 2k ≤ n),
-    the unbiased estimate of q² (two independent k-sample evaluations of one checkpoint)."""
-    from theory.passk import log_fail_at_k
-
-    f1 = np.exp(np.asarray(log_fail_at_k(n, c, k), float))
-    f2 = np.exp(np.asarray(log_fail_at_k(n, c, 2 * k), float))
-    return 1 - f1, np.clip(1 - 2 * f1 + f2, 0.0, None)
-
-
 def churn_pair(n_a, c_a, n_b, c_b, k: int) -> dict:
     """Equal-budget comparison of checkpoints a → b on the same problems at k samples each (module doc),
-    with the same-checkpoint noise floor (two independent k-sample evaluations of a, resp. b)."""
+    with the same-checkpoint noise floor (two independent k-sample evaluations of a, resp. b); the
+    formulas are ``theory.coverage`` (solve_probabilities, expected_churn, noise_floor, jaccard)."""
     n_a, c_a, n_b, c_b = (np.asarray(x, np.int64) for x in (n_a, c_a, n_b, c_b))
     if 2 * k > min(n_a.min(), n_b.min()):
         raise ValueError(f"k: the noise floor needs 2k <= every n, got k={k} with min n={min(n_a.min(), n_b.min())}")
-    qa, qa2 = _solve_probabilities(n_a, c_a, k)
-    qb, qb2 = _solve_probabilities(n_b, c_b, k)
+    qa, qa2 = solve_probabilities(n_a, c_a, k)
+    qb, qb2 = solve_probabilities(n_b, c_b, k)
     A, B = c_a > 0, c_b > 0
-    union = np.sum(A | B)
-    j_ab = expected_jaccard_joint(qa * qb, qa + qb - 2 * qa * qb)
-    j_aa = expected_jaccard_joint(qa2, 2 * (qa - qa2))
-    j_bb = expected_jaccard_joint(qb2, 2 * (qb - qb2))
-    lost, lost_floor = float(np.sum(qa * (1 - qb))), float(np.sum(qa - qa2))
-    gained, gained_floor = float(np.sum((1 - qa) * qb)), float(np.sum(qb - qb2))
-    return {"k": int(k), "n_problems": int(len(qa)), "expected_solved_a": float(qa.sum()), "expected_solved_b": float(qb.sum()),
-            "expected_gained": gained, "expected_lost": lost, "expected_union": float(np.sum(qa + qb - qa * qb)),
-            "expected_jaccard": j_ab, "floor_jaccard_a": j_aa, "floor_jaccard_b": j_bb,
-            "jaccard_vs_floor": j_ab / (0.5 * (j_aa + j_bb)) if j_aa + j_bb > 0 else float("nan"),
-            "floor_lost_a": lost_floor, "floor_gained_b": gained_floor, "excess_lost": lost - lost_floor,
-            "excess_gained": gained - gained_floor,
-            "ratio_of_expectations_jaccard": float(np.sum(qa * qb) / np.sum(qa + qb - qa * qb)) if np.sum(qa + qb) > 0 else 1.0,
-            "raw_jaccard_full_budget": float(np.sum(A & B) / union) if union else 1.0,
-            "raw_gained_full_budget": int(np.sum(B & ~A)), "raw_lost_full_budget": int(np.sum(A & ~B)),
-            "_excess_lost_per_problem": qa2 - qa * qb}
+    ch, fa, fb = expected_churn(qa, qb), noise_floor(qa, qa2), noise_floor(qb, qb2)
+    floor = 0.5 * (fa["jaccard"] + fb["jaccard"])
+    return {"k": int(k), "n_problems": int(len(qa)), "expected_solved_a": ch["solved_a"], "expected_solved_b": ch["solved_b"],
+            "expected_gained": ch["gained"], "expected_lost": ch["lost"], "expected_union": ch["union"],
+            "expected_jaccard": ch["jaccard"], "floor_jaccard_a": fa["jaccard"], "floor_jaccard_b": fb["jaccard"],
+            "jaccard_vs_floor": ch["jaccard"] / floor if fa["jaccard"] + fb["jaccard"] > 0 else float("nan"),
+            "floor_lost_a": fa["lost"], "floor_gained_b": fb["lost"], "excess_lost": ch["lost"] - fa["lost"],
+            "excess_gained": ch["gained"] - fb["lost"], "ratio_of_expectations_jaccard": ch["ratio_of_expectations_jaccard"],
+            "raw_jaccard_full_budget": jaccard(A, B), "raw_gained_full_budget": int(np.sum(B & ~A)),
+            "raw_lost_full_budget": int(np.sum(A & ~B)), "_excess_lost_per_problem": qa2 - qa * qb}
 
 
 def pythia_churn(table) -> list[dict]:
@@ -443,16 +399,14 @@ def pythia_churn(table) -> list[dict]:
 def summarize_churn(churn: list[dict], rule: str, seed: int) -> dict:
     """Means over consecutive pairs with E|A∪B| ≥ 1 at one k rule; the mean excess lost gets a 95%
     percentile bootstrap interval over problems (problems resampled once for all pairs)."""
-    from real.logs.analysis import bootstrap_weights
-
     d = [r for r in churn if r["k_rule"] == rule and r["expected_union"] >= 1]
     if not d:
         return {"n_pairs": 0}
     mean = lambda key: float(np.mean([r[key] for r in d]))  # noqa: E731
     M = np.stack([r["_excess_lost_full"] for r in d])  # [pairs, P]
-    W = bootstrap_weights(M.shape[1], 2000, seed)
-    boot = (M @ W.T).mean(axis=0)  # [B]: mean over pairs of each pair's resampled sum
-    lo, hi = np.percentile(boot, [2.5, 97.5])
+    # the mean over pairs of each pair's sum over problems = P x the mean over problems of the pair-mean
+    b = bootstrap_mean(M.shape[1] * M.mean(axis=0), bootstrap_weights(M.shape[1], 2000, seed))
+    lo, hi = b["low"], b["high"]
     return {"k_rule": rule, "n_pairs": len(d), "ks": sorted({r["k"] for r in d}), "expected_jaccard": mean("expected_jaccard"),
             "floor_jaccard": float(np.mean([(r["floor_jaccard_a"] + r["floor_jaccard_b"]) / 2 for r in d])),
             "jaccard_vs_floor": mean("jaccard_vs_floor"), "raw_jaccard_full_budget": mean("raw_jaccard_full_budget"),

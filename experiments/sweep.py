@@ -60,7 +60,7 @@ import numpy as np
 from common.atomic import atomic_path
 
 from common.results import Claim, RESULTS_DIR, write_summary
-from sim.advantages import ADVANTAGES
+from theory.advantage_registry import ADVANTAGES
 from sim.bank import BankConfig, make_bank
 from sim.metrics import exact_metrics
 from sim.policy import PolicyConfig, init_policy
@@ -279,7 +279,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--temperature", type=_floats, default=None, metavar="LIST",
                         help=f"temperatures, comma-separated (default {','.join(map(str, d['temperatures']))})")
     parser.add_argument("--advantage", type=_names, default=None, metavar="LIST",
-                        help=f"advantage names from sim.advantages.ADVANTAGES (default {','.join(d['advantages'])})")
+                        help=f"advantage names from theory.advantage_registry.ADVANTAGES (default {','.join(d['advantages'])})")
     parser.add_argument("--seeds", type=int, default=None, metavar="N", help=f"training seeds 0..N-1 (default {d['n_seeds']})")
     parser.add_argument("--steps", type=int, default=None, help=f"training steps (default {d['n_steps']})")
     parser.add_argument("--checkpoint-every", type=int, default=None, help=f"steps per checkpoint (default {d['checkpoint_every']})")

@@ -2,15 +2,17 @@
 
     python -m real analyze LOGS... --out DIR [--format auto] [--K 32] [--ks 1,2,4,...] [--boot 1000]
     python -m real predict-sc --samples FILE --k K1,K2,... --out DIR [--model dirichlet|dirichlet_loo|plugin|beta_binomial] [--boot 1000]
-    python -m real rlvr [--quick] [--out DIR] [--advantage grpo|passk] [--k 4]
+    python -m real rlvr [--quick] --out DIR [--advantage NAME] [--k 4]
     python -m real evaluate --model NAME=DIR [...] --problems FILE --out FILE [--sampler vllm|transformers|jax] [--n 16]
 
 ``analyze`` imports the logs (every rejected row reported with file, line and reason), runs every
 analysis of ``real.logs.analysis`` and writes tables (Parquet and CSV), figures (PNG) and ``report.md`` /
 ``report.html`` into DIR, plus ``import_report.json``. ``predict-sc`` writes ``DIR/predictions.json``
 (the prediction contract of issue 4: per checkpoint pass@1, maj@K and SC gain with 95% intervals; K may
-exceed the samples per problem) and ``DIR/import_report.json``. ``rlvr`` runs the small real RLVR
-pipeline of ``real.lab.run`` (base model, RL, checkpoint evaluation, analysis, validation summary).
+exceed the samples per problem) and ``DIR/import_report.json``. ``rlvr`` runs the language-model lab's
+small RLVR run (``real.lab.run``: base model, RL with any advantage of ``theory.advantage_registry``,
+checkpoint evaluation into sample records, analysis); its theory-vs-measurement claims are the experiment
+``python -m experiments run real_rlvr``. Console script: ``rlvr-real`` = ``python -m real``.
 ``evaluate`` samples checkpoints (any local Hugging Face folder with vLLM or transformers, or our own
 with the JAX sampler) on a problems JSONL file into sample records for ``analyze`` (``real.lab.evaluate``).
 """
@@ -54,9 +56,9 @@ def _load(args, paths):
 
 
 def _write_json(path: Path, obj) -> None:
-    from common.atomic import atomic_write_text
+    from common.atomic import atomic_write_json
 
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    atomic_write_json(path, obj)
 
 
 def cmd_analyze(args) -> int:
@@ -92,13 +94,11 @@ def cmd_predict_sc(args) -> int:
 
 
 def cmd_rlvr(args) -> int:
-    from dataclasses import replace
+    from real.lab.config import FULL, QUICK
+    from real.lab.run import run_lab
 
-    from common.results import RESULTS_DIR
-    from real.lab.run import FULL, QUICK, run_rlvr
-
-    cfg = replace(QUICK if args.quick else FULL, advantage=args.advantage, k=args.k)
-    run_rlvr(Path(args.out) if args.out else RESULTS_DIR / "real_rlvr", quick=args.quick, cfg=cfg)
+    cfg = (QUICK if args.quick else FULL).replace(rl={"advantage": args.advantage, "k": args.k})
+    run_lab(Path(args.out), cfg)
     return 0
 
 
@@ -119,6 +119,7 @@ def cmd_evaluate(args) -> int:
 
 def main(argv=None) -> int:
     from real.lab.evaluate import SAMPLERS
+    from theory.advantage_registry import ADVANTAGES
 
     ap = argparse.ArgumentParser(prog="python -m real", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -139,12 +140,12 @@ def main(argv=None) -> int:
     p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples over problems (95%% intervals)")
     p.add_argument("--seed", type=int, default=0)
     _add_import_args(p)
-    p = sub.add_parser("rlvr", help="the small real RLVR run end to end (base model, RL, evaluation, analysis)")
+    p = sub.add_parser("rlvr", help="the lab's small RLVR run end to end (base model, RL, evaluation, analysis)")
     p.add_argument("--quick", action="store_true", help="the quick setting (minutes on 2 CPU cores)")
-    p.add_argument("--out", default=None, help="output folder (default results/real_rlvr); summary.json lands in it")
-    p.add_argument("--advantage", default="grpo", choices=("grpo", "passk"),
-                   help="RL advantage from theory.advantage: grpo or the analytic Pass@k advantage (default grpo)")
-    p.add_argument("--k", type=int, default=4, help="k of the Pass@k advantage (default 4)")
+    p.add_argument("--out", required=True, help="run folder (setting.json, base/, rl/, samples.jsonl, analysis/, run.json)")
+    p.add_argument("--advantage", default="grpo", choices=sorted(ADVANTAGES),
+                   help="RL advantage, any name of theory.advantage_registry (default grpo)")
+    p.add_argument("--k", type=int, default=4, help="k of the Pass@k advantages (default 4)")
     p = sub.add_parser("evaluate", help="sample checkpoints on a problems file -> sample records (JSONL)")
     p.add_argument("--model", action="append", required=True, help="NAME=DIR, a checkpoint folder (repeat for several)")
     p.add_argument("--problems", required=True, help="JSONL: problem_id, prompt, gold per line")
@@ -168,7 +169,7 @@ def main(argv=None) -> int:
 
         try:
             return cmd_rlvr(args)
-        except StaleRunError as e:  # other errors keep their traceback
+        except (StaleRunError, ValueError) as e:  # a stale folder or an invalid setting (the field named); others keep their traceback
             print(f"error: {e}", file=sys.stderr)
             return 2
     try:

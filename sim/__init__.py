@@ -5,7 +5,7 @@ Modules (one concept each):
 - ``sim.policy``: logits z = u + v, temperature, base-model initialisation;
 - ``sim.rollouts``: sampling rollouts (strategy, then answer with error consistency eps);
 - ``sim.metrics``: exact answer distributions and exact / sampled checkpoint metrics;
-- ``sim.advantages``: registry of advantage functions with one uniform signature;
+- advantages come from ``theory.advantage_registry`` (one registry for the sim and the real trainer);
 - ``sim.train``: one training step and a whole jitted run (lax.scan), vmappable over seeds / grids;
 - ``sim.reference``: NumPy reference of one training step (and a slow NumPy run);
 - ``sim.checkpoints``: ``checkpoints.npz`` save / load with validation.

@@ -8,7 +8,7 @@ Gradient used (pi = softmax(z / T), z = u + v):  d log pi(s | i) / d z[i, s'] = 
 so with L = -(1/(B n)) sum A log pi(s | i):   dL/dv[i] = -(1/(B n)) sum_{rollouts on i} A (e_s - pi[i]) / T,
 dL/du = sum_i dL/dv[i].  Adam as optax.scale_by_adam (b1 = 0.9, b2 = 0.999, eps = 1e-8, bias-corrected).
 
-Supported advantages: all 14 of ``sim.advantages.ADVANTAGES``. The two stochastic ones
+Supported advantages: all 14 of ``theory.advantage_registry.ADVANTAGES``. The two stochastic ones
 (passk_bootstrap, noisy_reward) take their random draws as an input (``uniforms``), so a test can hand
 the reference the very draws the JAX step made from its key; ``reference_run`` draws them from its own
 NumPy stream.

@@ -4,7 +4,7 @@ One step (``train_step``):
 1. draw ``batch_size`` distinct problems uniformly; n = ``n_rollouts`` rollouts each at temperature T
    (``sim.rollouts``); reward r = 1{answer = 0};
 2. update the training-history answer table N(x, a) with the batch (``theory.exploration``);
-3. advantages A [B, n] from the registry (``sim.advantages``), treated as constants;
+3. advantages A [B, n] from the registry (``theory.advantage_registry``), treated as constants;
 4. loss  L = -(1 / (B n)) sum_{b, j} A[b, j] * log pi(s[b, j] | i_b),  pi = softmax((u + v) / T);
 5. optimizer (optax ``scale_by_adam`` or plain SGD = identity) turns grad L into a direction d, and
        u <- u - learning_rate * sharing * d_u,       v <- v - learning_rate * (1 - sharing) * d_v
@@ -12,9 +12,11 @@ One step (``train_step``):
 
 A run (``make_run(config)`` -> ``run(key, bank, policy, hyper)``) is ``n_steps`` steps in a
 ``lax.scan`` of checkpoints, each a ``lax.scan`` of ``checkpoint_every`` steps; checkpoint j is the
-policy after ``j * checkpoint_every`` steps (checkpoint 0 = the initial policy). Static structure
-lives in ``TrainConfig``; every numeric knob lives in ``Hyper`` (arrays), so ``jax.vmap`` over keys,
-over stacked ``Hyper`` values, or over ``bank.epsilon`` works without recompiling per value.
+policy after ``j * checkpoint_every`` steps (checkpoint 0 = the initial policy). An optional hook
+(``make_run(config, evaluate=...)``) evaluates every checkpoint's policy in the same scan, e.g. on
+held-out problems (``RunOutput.evaluations``). Static structure lives in ``TrainConfig``; every
+numeric knob lives in ``Hyper`` (arrays), so ``jax.vmap`` over keys, over stacked ``Hyper`` values,
+or over ``bank.epsilon`` works without recompiling per value.
 ``run_many`` vmaps over seeds and shards the seed axis over all local devices when there are several.
 
 Units: logits and entropies in nats; learning_rate in nats per optimizer unit step; rewards in [0, 1].
@@ -25,14 +27,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from sim.advantages import ADVANTAGES, AdvContext, get_advantage
+from theory.advantage_registry import ADVANTAGES, AdvContext, get_advantage
 from sim.bank import Bank
 from sim.metrics import answer_probs
 from sim.policy import Policy, logits, strategy_entropy, strategy_log_probs
@@ -84,7 +86,7 @@ class TrainConfig:
     batch_size: int = 64  # B problems per step (distinct)
     n_rollouts: int = 16  # n rollouts per problem
     checkpoint_every: int = 10  # c; must divide n_steps
-    advantage: str = "grpo"  # a name in sim.advantages.ADVANTAGES
+    advantage: str = "grpo"  # a name in theory.advantage_registry.ADVANTAGES
     k: int = 4  # Pass@k group size for the pass@k advantages
     optimizer: str = "adam"  # "adam" (optax.scale_by_adam) or "sgd"
     # numeric knobs (defaults of Hyper; traced, vmappable)
@@ -197,12 +199,14 @@ class Checkpoint(NamedTuple):
 
 class RunOutput(NamedTuple):
     """A run: steps int [C] (steps completed at each checkpoint), checkpoints [C, ...],
-    signals [n_steps, ...], final TrainState."""
+    signals [n_steps, ...], final TrainState; evaluations: the outputs of ``make_run``'s ``evaluate``
+    hook at every checkpoint, each leaf stacked on a leading [C] axis (None when there is no hook)."""
 
     steps: jax.Array
     checkpoints: Checkpoint
     signals: StepSignals
     final_state: TrainState
+    evaluations: Any = None
 
 
 def make_optimizer(config: TrainConfig) -> optax.GradientTransformation:
@@ -303,7 +307,7 @@ def step_keys(key, start, n_steps: int):
     return jax.vmap(lambda t: jax.random.fold_in(key, t))(steps)
 
 
-def make_run(config: TrainConfig) -> Callable:
+def make_run(config: TrainConfig, evaluate: Callable | None = None) -> Callable:
     """A jitted ``run(key, bank, policy, hyper, state=None) -> RunOutput`` for this static config.
 
     ``key`` drives all training randomness (problem batches, rollouts, stochastic advantages) through
@@ -313,9 +317,21 @@ def make_run(config: TrainConfig) -> Callable:
     and the same key, and the result continues exactly where that run stopped (steps and checkpoints
     count from ``state.step``). Vmappable over any argument's leaves, e.g.
     ``jax.vmap(run, in_axes=(0, None, None, None))`` over seeds.
+
+    ``evaluate`` (optional): a traceable ``evaluate(policy, hyper) -> pytree of arrays`` called on the
+    policy of every checkpoint (the run's first policy included, as for ``checkpoints``), e.g. an
+    evaluation on held-out problems (whatever data it needs, it closes over: constants of the compiled
+    run). Its outputs, each leaf stacked on a leading [C] axis, are ``RunOutput.evaluations``; without
+    a hook that field is None and the run is unchanged. Training does not depend on the hook.
     """
     c = config.checkpoint_every
     n_ckpt = config.n_steps // c
+
+    def _evaluate(policy: Policy, hyper: Hyper):
+        return None if evaluate is None else evaluate(policy, hyper)
+
+    def _prepend(first, rest):
+        return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b], axis=0), first, rest)
 
     def run(key, bank: Bank, policy: Policy, hyper: Hyper, state: TrainState | None = None) -> RunOutput:
         P = bank.answers.shape[0]
@@ -325,21 +341,23 @@ def make_run(config: TrainConfig) -> Callable:
             state = init_state(config, policy, bank)
         start = state.step
         first = checkpoint_of(state.policy, bank, hyper)
+        first_eval = _evaluate(state.policy, hyper)
 
         def one_step(st, k):
             return train_step(config, st, k, bank, hyper)
 
         def one_checkpoint(st, ks):
             st, sig = jax.lax.scan(one_step, st, ks)
-            return st, (checkpoint_of(st.policy, bank, hyper), sig)
+            return st, (checkpoint_of(st.policy, bank, hyper), _evaluate(st.policy, hyper), sig)
 
         keys = step_keys(key, start, config.n_steps)
         keys = keys.reshape((n_ckpt, c) + keys.shape[1:])
-        state, (ckpts, sigs) = jax.lax.scan(one_checkpoint, state, keys)
-        ckpts = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b], axis=0), first, ckpts)
+        state, (ckpts, evals, sigs) = jax.lax.scan(one_checkpoint, state, keys)
+        ckpts = _prepend(first, ckpts)
+        evals = _prepend(first_eval, evals)
         sigs = jax.tree.map(lambda x: x.reshape((config.n_steps,) + x.shape[2:]), sigs)
         steps = start + jnp.arange(n_ckpt + 1, dtype=jnp.int32) * c
-        return RunOutput(steps, ckpts, sigs, state)
+        return RunOutput(steps, ckpts, sigs, state, evals)
 
     return jax.jit(run)
 

@@ -48,3 +48,19 @@ def check_summary(path: Path, name: str) -> dict:
         assert set(c) == {"claim", "holds", "value", "threshold"}
         assert isinstance(c["holds"], bool) and isinstance(c["claim"], str)
     return summary
+
+
+def toy_run_config():
+    """A real RLVR run setting small enough for a test (a 1-layer width-32 model, 20 SFT steps with an
+    unreachable target checked every 5, 2 RL steps of 4 problems x 4 rollouts, 8 test problems x 4 samples)."""
+    from real.lab.config import RunConfig
+    from real.lab.model import LlamaConfig
+    from real.lab.tokenizer import CharTokenizer
+
+    model = LlamaConfig(vocab_size=CharTokenizer().vocab_size, hidden_size=32, intermediate_size=96, num_hidden_layers=1,
+                        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=80)
+    return RunConfig(model=model).replace(
+        task={"sft_problems": 500, "test_problems": 8, "validation_problems": 6},
+        sft={"steps": 20, "batch_size": 16, "target_pass_at_1": 1.0, "eval_every": 5, "validation_samples": 2},
+        rl={"steps": 2, "batch_problems": 4, "n_rollouts": 4, "checkpoint_every": 1},
+        evaluation={"n_samples": 4})

@@ -93,20 +93,40 @@ def completion_record(checkpoint, problem_id: str, sample_index: int, answer, co
 
 
 def sample_records(sampler, problems: list[dict], *, checkpoint, n: int, temperature: float = 1.0, top_p: float = 1.0,
-                   max_tokens: int = 256, seed: int = 0, equivalence=None, run: str | None = None) -> list[dict]:
-    """n samples per problem from ``sampler`` -> sample records (``real.logs.schema`` format), answers graded."""
+                   max_tokens: int = 256, seed: int = 0, equivalence=None, grade=None, run: str | None = None) -> list[dict]:
+    """n samples per problem from ``sampler`` -> sample records (``real.logs.schema`` format), answers graded.
+
+    Every route of the project extracts answers here or in the RL reward with one parser,
+    ``real.logs.answers.extract_answer``. ``grade(answer, gold) -> bool`` decides correctness (default:
+    ``equivalence.equivalent``, an ``AnswerEquivalence`` made here when none is given; the lab passes its
+    task's exact verifier ``real.lab.task.grade``). ``checkpoint`` is written as given (int or string)."""
     from real.logs.answers import AnswerEquivalence, extract_answer
 
-    eq = equivalence or AnswerEquivalence()
+    eq = None
+    if grade is None:
+        eq = equivalence or AnswerEquivalence()
+        grade = eq.equivalent
     comps = sampler.generate(SamplingRequest([p["prompt"] for p in problems], n=n, temperature=temperature, top_p=top_p,
                                              max_tokens=max_tokens, seed=seed))
     out = []
     for p, row in zip(problems, comps):
         for j, c in enumerate(row):
             ans = extract_answer(c.text)
-            correct = ans is not None and eq.equivalent(ans, p["gold"])
-            out.append(completion_record(str(checkpoint), p["problem_id"], j, ans, correct, p["gold"], c, run))
+            correct = ans is not None and bool(grade(ans, p["gold"]))
+            out.append(completion_record(checkpoint, p["problem_id"], j, ans, correct, p["gold"], c, run))
     return out
+
+
+def evaluate_params(params, config, problems, *, checkpoint, n: int, temperature: float = 1.0, top_p: float = 1.0,
+                    max_tokens: int = 48, seed: int = 0, tokenizer=None, run: str | None = None) -> list[dict]:
+    """Our own model's parameters sampled with the JAX sampler on ``real.lab.task`` problems -> sample records,
+    graded by the task's exact verifier (the same extraction and grading as the RL reward)."""
+    from real.lab.samplers.jax import JaxSampler
+    from real.lab.task import grade, problem_records
+    from real.lab.tokenizer import CharTokenizer
+
+    return sample_records(JaxSampler(params, config, tokenizer or CharTokenizer()), problem_records(problems), checkpoint=checkpoint, n=n,
+                          temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed, grade=grade, run=run)
 
 
 def evaluate_checkpoints(models: list[tuple[str, str]], problems_path, out_path, *, sampler: str = "vllm", n: int = 16,
@@ -125,7 +145,7 @@ def evaluate_checkpoints(models: list[tuple[str, str]], problems_path, out_path,
         for name, folder in models:
             if not Path(folder).is_dir():
                 raise FileNotFoundError(f"--model {name}={folder}: no such folder")
-            recs = sample_records(make_sampler(sampler, folder), problems, checkpoint=name, n=n, temperature=temperature,
+            recs = sample_records(make_sampler(sampler, folder), problems, checkpoint=str(name), n=n, temperature=temperature,
                                   top_p=top_p, max_tokens=max_tokens, seed=seed, equivalence=eq)
             log(f"{name}: {len(problems)} problems x {n} samples, pass@1 {np.mean([r['correct'] for r in recs]):.3f}")
             records += recs

@@ -1,23 +1,27 @@
-"""Stage 2: RLVR on the arithmetic task — GRPO or Pass@k advantages with PPO ratio clipping.
+"""Stage 2: RLVR on the arithmetic task — any advantage of the shared registry, with PPO ratio clipping.
 
-One RL step (Shao et al. 2024, GRPO; Chen et al. 2025, Pass@k training):
+One RL step (Shao et al. 2024, GRPO; Chen et al. 2025, Pass@k training; Song et al. 2025, exploration):
 1. B training problems; n completions each from the current policy (``real.lab.samplers.jax.JaxSampler``,
    temperature T), with their token log-probabilities (the "old" policy, held fixed for the step);
-2. reward r = 1 if the extracted final answer is right, else 0 (``real.lab.task.check_answer``);
-3. per-group advantages from ``theory.advantage``: ``grpo`` = (r − mean)/(std + 1e-6), or
-   ``passk`` = the analytic Pass@k advantage (eqs. 11–15) with group size k;
+2. reward r = 1 if the extracted final answer is right, else 0 (``real.lab.task.check_answer`` on
+   ``real.logs.answers.extract_answer``);
+3. per-group advantages from the shared registry, by name: ``theory.advantage_registry.get_advantage(
+   cfg.advantage)(key, r, answers, ctx, k=cfg.k)`` — the same functions, with the same semantics, as the
+   simulator (``sim.train``). :func:`rollout_context` builds the answer ids and the ``AdvContext`` from the
+   sampled completions (answer ids, summed log-probs, the Monte Carlo sequence entropy, training-history
+   answer counts N(x, a)); ``key`` = ``fold_in(key(seed), step)``;
 4. ``ppo_epochs`` passes of the clipped surrogate (Schulman et al. 2017) over the completion tokens:
    L = −mean_tokens min(ρ A, clip(ρ, 1 − ε, 1 + ε) A), ρ = π_θ(token)/π_old(token); the mean is over all
    completion tokens of the batch (Dr. GRPO's constant normaliser); no KL term. AdamW.
 Checkpoints every ``checkpoint_every`` steps (``real.lab.checkpoints.save_checkpoint``: weights, optimizer state,
-config, step); ``train_rl`` resumes from the latest one in its folder. Deterministic given the seed.
+config, step, and in ``meta`` the RL config and the answer-count history, :func:`history_to_json`);
+``train_rl`` resumes from the latest one in its folder, history included. Deterministic given the seed.
 """
 
 from __future__ import annotations
 
 import functools
-import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import jax
@@ -25,51 +29,104 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from real.lab.config import RLConfig
 from real.lab.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
 from real.lab.model import LlamaConfig, sequence_logits, token_log_probs
 from real.lab.samplers.interface import SamplingRequest
 from real.lab.samplers.jax import JaxSampler
 from real.lab.task import check_answer
+from real.logs.answers import extract_answer
 from real.lab.tokenizer import CharTokenizer
-from theory.advantage import grpo_advantage, passk_analytic_advantage
-
-_ANSWER = re.compile(r"####\s*(-?\d+)")
-
-
-def extract_task_answer(text: str) -> str | None:
-    """The task's final answer (the number after the last ``####``), or None."""
-    found = _ANSWER.findall(text)
-    return found[-1] if found else None
-
-
-@dataclass(frozen=True)
-class RLConfig:
-    steps: int = 40
-    batch_problems: int = 32
-    n_rollouts: int = 8
-    advantage: str = "grpo"  # "grpo" or "passk"
-    k: int = 4  # Pass@k group size
-    learning_rate: float = 5e-4
-    clip_eps: float = 0.2
-    ppo_epochs: int = 1
-    temperature: float = 1.0
-    max_tokens: int = 48
-    checkpoint_every: int = 10
-    seed: int = 0
+from theory.advantage_registry import AdvContext, get_advantage
 
 
 def rewards_of(problems, completions) -> np.ndarray:
     """[B, n] 0/1 rewards: does each completion's extracted answer equal the problem's answer?"""
-    return np.array([[float(check_answer(p, extract_task_answer(c.text))) for c in row] for p, row in zip(problems, completions)])
+    return np.array([[float(check_answer(p, extract_answer(c.text))) for c in row] for p, row in zip(problems, completions)])
 
 
-def advantages(rewards: np.ndarray, cfg: RLConfig) -> np.ndarray:
-    """Per-rollout advantages [B, n] from theory.advantage."""
-    if cfg.advantage == "grpo":
-        return np.asarray(grpo_advantage(rewards), np.float32)
-    if cfg.advantage == "passk":
-        return np.asarray(passk_analytic_advantage(rewards, k=cfg.k), np.float32)
-    raise ValueError(f"advantage: must be 'grpo' or 'passk', got {cfg.advantage!r}")
+AnswerHistory = dict  # {(problem_id, answer string or None): count}: N(x, a) over the RL steps so far
+
+
+def rollout_context(problems, completions, rewards, history: AnswerHistory, cfg: RLConfig):
+    """Answer ids [B, n] (int32) and the ``AdvContext`` of one batch of rollouts; updates ``history`` in place.
+
+    ``problems`` [B] (``real.lab.task.Problem``), ``completions`` [B][n] (``Completion``), ``rewards`` [B, n]
+    (``rewards_of``), ``history`` the training-history answer counts (:data:`AnswerHistory`). Each
+    completion's final answer is ``real.logs.answers.extract_answer(c.text)`` (the reward's parser).
+
+    - answers: 0 for a correct completion (reward > 0.5); within each group, wrong final answers get ids
+      1, 2, ... by first occurrence (equal answer strings share an id); a completion with no extractable
+      answer (None) gets its own fresh id, equal to no other in the group;
+    - log_probs [B, n]: sum of the completion's per-token log-probs (``Completion.logprobs``, raw, nats);
+    - entropy [B]: the Monte Carlo sequence entropy ``-mean_j log_probs[b, j]`` (nats);
+    - answer_counts [B, n]: N(x, a) of each rollout's (problem_id, final answer) over all previous steps
+      *plus this batch*: ``history`` is first incremented by every rollout of the batch, then looked up
+      (as ``theory.exploration.update_answer_counts`` then ``lookup_answer_counts`` in the simulator).
+      No answer (None) counts as one answer of its own per problem, key ``(problem_id, None)``: unlike
+      the answer ids, repeated no-answer completions do accumulate a count (so the UCB bonus of producing
+      no answer decays like that of any repeated answer);
+    - bonus_coef, noise_rate, entropy_coef, ucb_b0: from ``cfg``.
+    """
+    B = len(problems)
+    n = len(completions[0]) if B else 0
+    rewards = np.asarray(rewards)
+    answers = np.zeros((B, n), np.int32)
+    log_probs = np.zeros((B, n), np.float64)
+    texts = [[extract_answer(c.text) for c in row] for row in completions]
+    for b, (p, row) in enumerate(zip(problems, completions)):
+        if len(row) != n:
+            raise ValueError(f"completions: every problem needs {n} completions, problem {b} has {len(row)}")
+        ids: dict = {}
+        fresh = 1
+        for j, (c, a) in enumerate(zip(row, texts[b])):
+            log_probs[b, j] = float(np.sum(np.asarray(c.logprobs, np.float64)))
+            if rewards[b, j] > 0.5:
+                continue  # id 0
+            if a is None:
+                answers[b, j] = fresh
+                fresh += 1
+            else:
+                if a not in ids:
+                    ids[a] = fresh
+                    fresh += 1
+                answers[b, j] = ids[a]
+        for a in texts[b]:
+            history[(p.problem_id, a)] = history.get((p.problem_id, a), 0) + 1
+    counts = np.array([[history[(p.problem_id, a)] for a in texts[b]] for b, p in enumerate(problems)], np.float64)
+    f = jnp.result_type(float)
+    ctx = AdvContext(
+        entropy=jnp.asarray(-log_probs.mean(axis=1), f),
+        answer_counts=jnp.asarray(counts.reshape(B, n), f),
+        log_probs=jnp.asarray(log_probs, f),
+        bonus_coef=jnp.asarray(cfg.bonus_coef, f),
+        noise_rate=jnp.asarray(cfg.noise_rate, f),
+        entropy_coef=jnp.asarray(cfg.entropy_coef, f),
+        ucb_b0=jnp.asarray(cfg.ucb_b0, f),
+    )
+    return answers, ctx
+
+
+def advantage_key(seed: int, step: int) -> jax.Array:
+    """The PRNG key of step ``step`` (0-based) for stochastic advantages: ``fold_in(key(seed), step)``."""
+    return jax.random.fold_in(jax.random.key(seed), step)
+
+
+def compute_advantages(key, rewards, answers, ctx: AdvContext, cfg: RLConfig) -> np.ndarray:
+    """Registry advantages [B, n] as float32 NumPy: ``get_advantage(cfg.advantage)(key, r, answers, ctx, k=cfg.k)``."""
+    r = jnp.asarray(rewards, jnp.result_type(float))
+    return np.asarray(get_advantage(cfg.advantage)(key, r, jnp.asarray(answers), ctx, k=cfg.k), np.float32)
+
+
+def history_to_json(history: AnswerHistory) -> list:
+    """``[[problem_id, answer or null, count], ...]`` sorted (for a checkpoint's JSON ``meta``)."""
+    items = sorted(history.items(), key=lambda kv: (kv[0][0], kv[0][1] is not None, kv[0][1] or ""))
+    return [[pid, a, int(c)] for (pid, a), c in items]
+
+
+def history_from_json(doc) -> AnswerHistory:
+    """Inverse of :func:`history_to_json`."""
+    return {(str(pid), None if a is None else str(a)): int(c) for pid, a, c in doc}
 
 
 def pack_rollouts(tokenizer: CharTokenizer, problems, completions, adv: np.ndarray, seq_len: int):
@@ -113,60 +170,62 @@ def rl_update(params, opt_state, tokens, mask, old_logp, adv, *, config: LlamaCo
 
 
 def make_optimizer(cfg: RLConfig) -> optax.GradientTransformation:
-    return optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(cfg.learning_rate, weight_decay=0.0))
+    """AdamW at ``learning_rate`` / ``weight_decay`` after clipping gradients to ``max_grad_norm``.
+
+    Cached per setting, so repeated ``train_rl`` calls (resumes, sweeps) reuse the jitted update."""
+    return _optimizer(float(cfg.learning_rate), float(cfg.weight_decay), float(cfg.max_grad_norm))
 
 
-def train_rl(params, config: LlamaConfig, problems, cfg: RLConfig, run_dir, *, tokenizer: CharTokenizer | None = None,
-             log=print) -> tuple[dict, list[dict]]:
+@functools.lru_cache(maxsize=None)
+def _optimizer(learning_rate: float, weight_decay: float, max_grad_norm: float) -> optax.GradientTransformation:
+    return optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adamw(learning_rate, weight_decay=weight_decay))
+
+
+def train_rl(params, config: LlamaConfig, problems, cfg: RLConfig, run_dir, *, seed: int = 0,
+             tokenizer: CharTokenizer | None = None, log=print) -> tuple[dict, list[dict]]:
     """RL from ``params`` (or from the latest checkpoint in ``run_dir``); returns (params, step logs).
 
-    Saves ``run_dir/step_<N>`` every ``checkpoint_every`` steps, step 0 (the starting policy) included."""
+    Saves ``run_dir/step_<N>`` every ``checkpoint_every`` steps, step 0 (the starting policy) included; each
+    checkpoint's ``meta`` holds ``"rl"`` (the config) and ``"answer_counts"`` (the answer-count history after
+    step N, :func:`history_to_json`), which a resume restores, so N steps + resume = the straight run."""
     tokenizer = tokenizer or CharTokenizer()
     run_dir = Path(run_dir)
     optimizer = make_optimizer(cfg)
     opt_state = optimizer.init(params)
     start = 0
+    history: AnswerHistory = {}
     last = latest_checkpoint(run_dir)
     if last is not None:
         params, config, opt_state, start, meta = load_checkpoint(last, opt_state_like=opt_state)
+        if "answer_counts" in meta:
+            history = history_from_json(meta["answer_counts"])
+        elif start > 0:
+            log(f"rl: {last} has no answer-count history; resuming with an empty one")
         log(f"rl: resuming from {last} (step {start})")
     else:
-        save_checkpoint(run_dir / "step_0", params, config, opt_state=opt_state, step=0, meta={"rl": asdict(cfg)})
+        save_checkpoint(run_dir / "step_0", params, config, opt_state=opt_state, step=0,
+                        meta={"rl": asdict(cfg), "answer_counts": history_to_json(history)})
     seq_len = max(len(tokenizer.encode(p.prompt, bos=True)) for p in problems) + cfg.max_tokens
     logs = []
     for step in range(start, cfg.steps):
-        rng = np.random.default_rng([cfg.seed, step])
+        rng = np.random.default_rng([seed, step])
         batch = [problems[i] for i in rng.choice(len(problems), cfg.batch_problems, replace=False)]
         sampler = JaxSampler(params, config, tokenizer)
         comps = sampler.generate(SamplingRequest([p.prompt for p in batch], n=cfg.n_rollouts, temperature=cfg.temperature,
                                                  max_tokens=cfg.max_tokens, seed=int(rng.integers(2**31))))
         r = rewards_of(batch, comps)
-        adv = advantages(r, cfg)
+        answers, ctx = rollout_context(batch, comps, r, history, cfg)
+        adv = compute_advantages(advantage_key(seed, step), r, answers, ctx, cfg)
         toks, mask, old, A = (jnp.asarray(x) for x in pack_rollouts(tokenizer, batch, comps, adv, seq_len))
         for _ in range(cfg.ppo_epochs):
             params, opt_state, loss = rl_update(params, opt_state, toks, mask, old, A, config=config, optimizer=optimizer,
                                                 clip_eps=cfg.clip_eps)
         n_pos = r.sum(axis=1)
-        logs.append({"step": step + 1, "reward": float(r.mean()), "loss": float(loss), "eta": float(np.abs(adv).sum(axis=1).mean()),
-                     "n_pos": n_pos.astype(int).tolist(), "eta_per_group": np.abs(adv).sum(axis=1).tolist()})
+        eta_per_group = np.abs(adv).sum(axis=1)
+        logs.append({"step": step + 1, "reward": float(r.mean()), "loss": float(loss), "eta": float(eta_per_group.mean()),
+                     "n_pos": n_pos.astype(int).tolist(), "eta_per_group": eta_per_group.tolist()})
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
-            save_checkpoint(run_dir / f"step_{step + 1}", params, config, opt_state=opt_state, step=step + 1, meta={"rl": asdict(cfg)})
+            save_checkpoint(run_dir / f"step_{step + 1}", params, config, opt_state=opt_state, step=step + 1,
+                            meta={"rl": asdict(cfg), "answer_counts": history_to_json(history)})
         log(f"rl step {step + 1}: reward {r.mean():.3f}, loss {float(loss):+.4f}")
     return params, logs
-
-
-def evaluate_records(params, config: LlamaConfig, problems, *, checkpoint, n: int, temperature: float = 1.0,
-                     max_tokens: int = 48, seed: int = 0, tokenizer: CharTokenizer | None = None, run: str | None = None) -> list[dict]:
-    """Sample ``n`` completions per problem and return sample records in the ``real.logs.schema`` format."""
-    tokenizer = tokenizer or CharTokenizer()
-    sampler = JaxSampler(params, config, tokenizer)
-    comps = sampler.generate(SamplingRequest([p.prompt for p in problems], n=n, temperature=temperature,
-                                             max_tokens=max_tokens, seed=seed))
-    from real.lab.evaluate import completion_record
-
-    out = []
-    for p, row in zip(problems, comps):
-        for j, c in enumerate(row):
-            ans = extract_task_answer(c.text)
-            out.append(completion_record(checkpoint, p.problem_id, j, ans, check_answer(p, ans), p.answer, c, run))
-    return out

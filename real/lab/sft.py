@@ -12,26 +12,14 @@ the starting point RLVR papers study.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+from real.lab.config import SFTConfig
 from real.lab.model import LlamaConfig, sequence_logits, token_log_probs
 from real.lab.tokenizer import CharTokenizer
-
-
-@dataclass(frozen=True)
-class SFTConfig:
-    steps: int = 1500
-    batch_size: int = 128
-    learning_rate: float = 3e-3
-    warmup: int = 100
-    weight_decay: float = 0.01
-    seq_len: int = 64
-    seed: int = 0
 
 
 def encode_examples(problems, tokenizer: CharTokenizer, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
@@ -52,8 +40,10 @@ def encode_examples(problems, tokenizer: CharTokenizer, seq_len: int) -> tuple[n
 
 
 def make_optimizer(cfg: SFTConfig) -> optax.GradientTransformation:
-    sched = optax.warmup_cosine_decay_schedule(0.0, cfg.learning_rate, cfg.warmup, max(cfg.steps, cfg.warmup + 1), cfg.learning_rate * 0.1)
-    return optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(sched, weight_decay=cfg.weight_decay))
+    """AdamW, linear warm-up then cosine decay to ``final_lr_fraction`` x peak over ``steps``, clipped gradients."""
+    sched = optax.warmup_cosine_decay_schedule(0.0, cfg.learning_rate, cfg.warmup, max(cfg.steps, cfg.warmup + 1),
+                                               cfg.learning_rate * cfg.final_lr_fraction)
+    return optax.chain(optax.clip_by_global_norm(cfg.max_grad_norm), optax.adamw(sched, weight_decay=cfg.weight_decay))
 
 
 def nll_loss(params, config: LlamaConfig, tokens, mask):
@@ -71,12 +61,12 @@ def sft_step(params, opt_state, tokens, mask, *, config: LlamaConfig, optimizer)
 
 
 def train_sft(params, config: LlamaConfig, problems, cfg: SFTConfig, tokenizer: CharTokenizer | None = None,
-              *, opt_state=None, start_step: int = 0, callback=None):
+              *, seed: int = 0, opt_state=None, start_step: int = 0, callback=None):
     """Run steps ``start_step .. cfg.steps - 1``; returns (params, opt_state, losses [steps run]).
 
     ``callback(step, params, opt_state, loss)`` (optional) is called after every step, e.g. to save
     a checkpoint or to evaluate; when it returns True, training stops after that step (early stopping).
-    Batches depend only on (seed, step), so a resumed run sees the same data.
+    Batches depend only on (``seed``, step), so a resumed run sees the same data.
     """
     tokenizer = tokenizer or CharTokenizer()
     toks, mask = encode_examples(problems, tokenizer, cfg.seq_len)
@@ -84,7 +74,7 @@ def train_sft(params, config: LlamaConfig, problems, cfg: SFTConfig, tokenizer: 
     opt_state = optimizer.init(params) if opt_state is None else opt_state
     losses = []
     for step in range(start_step, cfg.steps):
-        rng = np.random.default_rng([cfg.seed, step])
+        rng = np.random.default_rng([seed, step])
         idx = rng.integers(0, len(problems), cfg.batch_size)
         params, opt_state, loss = sft_step(params, opt_state, jnp.asarray(toks[idx]), jnp.asarray(mask[idx]),
                                            config=config, optimizer=optimizer)

@@ -90,6 +90,16 @@ def make_problems(n: int, n_ops, *, seed: int, prefix: str = "p") -> list[Proble
     return out
 
 
+def grade(answer: str | None, gold: str) -> bool:
+    """The task's exact verifier: is the extracted final answer (``real.logs.answers.extract_answer``) the gold digit?"""
+    return answer is not None and answer.strip() == gold
+
+
 def check_answer(problem: Problem, answer: str | None) -> bool:
     """The verifiable reward: does the extracted final answer equal the true value?"""
-    return answer is not None and answer.strip() == problem.answer
+    return grade(answer, problem.answer)
+
+
+def problem_records(problems) -> list[dict]:
+    """Problems as the rows of a problems file (``real.lab.evaluate.load_problems``): problem_id, prompt, gold."""
+    return [{"problem_id": p.problem_id, "prompt": p.prompt, "gold": p.answer} for p in problems]

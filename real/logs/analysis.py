@@ -17,10 +17,10 @@ Estimators
 * SC gain at k per cell: maj@k − pass@1 with pass@1 = c/n (nulls count as wrong), i.e. the exact unbiased
   estimate of Wang et al. 2023's self-consistency gain (``theory.voting.sc_gain_from_counts``).
 * Checkpoint values are means over problems; 95% intervals are percentile bootstrap intervals over
-  problems: ``n_boot`` resamples of P problem indices drawn with replacement (one seeded set shared by
-  every checkpoint, k and metric, so differences are paired), each resample's mean of the precomputed
-  per-problem values (problems without a value, e.g. n < k, are left out of both the estimate and each
-  resample's mean).
+  problems (``common.bootstrap``): ``n_boot`` resamples of P problem indices drawn with replacement
+  (one seeded set shared by every checkpoint, k and metric, so differences are paired), each
+  resample's mean of the precomputed per-problem values (problems without a value, e.g. n < k, are
+  left out of both the estimate and each resample's mean).
 
 Budgets
 -------
@@ -50,12 +50,14 @@ import warnings
 
 import numpy as np
 
+from common.bootstrap import bootstrap_mean, bootstrap_weights
 from real.logs.table import CountsTable
+from theory.coverage import (cumulative_coverage, even_split, evenly_spaced, jaccard_matrix, nestedness, rotation,
+                             transitions)
 from theory.passk import greedy_budget_allocation, pass_at_k, union_pass_at_k
 from theory.voting import maj_at_k
 
 CLASS_NAMES = ("confidently_right", "consistent_wrong", "scattered")
-CI_LEVEL = 0.95
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -126,52 +128,6 @@ def budget_note(table: CountsTable) -> dict:
                 f"to {int(per_ck.max())}): each k uses only cells with n >= k, so checkpoints are compared at equal k "
                 "(the n_problems column says how many problems entered each value)")
     return {"n_min": lo, "n_max": hi, "equal": lo == hi, "n_max_per_checkpoint": per_ck, "note": text}
-
-
-# ----------------------------------------------------------------------------------------------------
-# bootstrap over problems
-# ----------------------------------------------------------------------------------------------------
-
-
-def bootstrap_weights(n_problems: int, n_boot: int, seed: int = 0) -> np.ndarray:
-    """Resampling weights [n_boot, P]: row b counts how often problem i was drawn when P problem indices
-    are drawn uniformly with replacement (seeded, ``numpy.random.default_rng(seed)``)."""
-    P = _check_k(n_problems, "n_problems")
-    B = _check_k(n_boot, "n_boot")
-    idx = np.random.default_rng(seed).integers(0, P, size=(B, P))
-    flat = (idx + P * np.arange(B)[:, None]).ravel()
-    return np.bincount(flat, minlength=B * P).reshape(B, P).astype(np.float64)
-
-
-def bootstrap_mean(values, weights: np.ndarray, level: float = CI_LEVEL) -> dict:
-    """Mean over problems (last axis) with a percentile bootstrap interval.
-
-    values: [..., P], NaN = no value for that problem (left out of the estimate and of every resample's
-    mean). weights: [B, P] from :func:`bootstrap_weights`. Returns ``estimate``, ``low``, ``high`` and
-    ``se`` (bootstrap standard deviation), arrays of shape values.shape[:-1]; NaN where no problem has a
-    value."""
-    v = np.asarray(values, np.float64)
-    if v.shape[-1] != weights.shape[1]:
-        raise ValueError(f"values: last axis must have one entry per problem ({weights.shape[1]}), got {v.shape}")
-    shape = v.shape[:-1]
-    flat = v.reshape(-1, v.shape[-1])
-    mask = np.isfinite(flat)
-    fv = np.where(mask, flat, 0.0)
-    fm = mask.astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        est = fv.sum(1) / fm.sum(1)
-        boot = (weights @ fv.T) / (weights @ fm.T)  # [B, rows]
-    a = 100 * (1 - level) / 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # rows with no value stay NaN
-        if np.isnan(boot).any():
-            low, high = np.nanpercentile(boot, [a, 100 - a], axis=0)
-            se = np.nanstd(boot, axis=0, ddof=1)
-        else:
-            low, high = np.percentile(boot, [a, 100 - a], axis=0)
-            se = boot.std(axis=0, ddof=1) if boot.shape[0] > 1 else np.zeros(boot.shape[1])
-    return {"estimate": est.reshape(shape), "low": np.asarray(low).reshape(shape),
-            "high": np.asarray(high).reshape(shape), "se": np.asarray(se).reshape(shape)}
 
 
 def _scalar_ci(b: dict, idx=()) -> dict:
@@ -517,49 +473,6 @@ def negative_sc_problems(table: CountsTable, attr: dict, checkpoints) -> list[di
 # ----------------------------------------------------------------------------------------------------
 
 
-def _jaccard_matrix(S: np.ndarray) -> np.ndarray:
-    """Σ_p S_a S_b / Σ_p (S_a + S_b − S_a S_b) for every pair of rows of S [C, P] (1 where the union is 0)."""
-    S = S.astype(np.float64)
-    inter = S @ S.T
-    tot = S.sum(1)
-    union = tot[:, None] + tot[None, :] - inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 1.0)
-
-
-def _transitions(S: np.ndarray) -> dict:
-    """Retention Σ s_t s_t+1 / Σ s_t, acquisition Σ (1 − s_t) s_t+1 / P and loss Σ s_t (1 − s_t+1) / P."""
-    S = S.astype(np.float64)
-    P = S.shape[1]
-    a, b = S[:-1], S[1:]
-    kept = (a * b).sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        retention = np.where(a.sum(1) > 0, kept / a.sum(1), np.nan)
-    return {"retention": retention, "acquisition": ((1 - a) * b).sum(1) / P, "loss": (a * (1 - b)).sum(1) / P}
-
-
-def _nestedness(U: np.ndarray) -> dict:
-    """U [C, P] bool unsolvable sets: nested when U_t+1 ⊆ U_t for every t (then each later set is a
-    subset of every earlier one)."""
-    viol = (U[1:] & ~U[:-1]).sum(1)
-    return {"size": U.sum(1).astype(np.int64), "fraction": U.mean(1), "violations": viol.astype(np.int64),
-            "nested_consecutive": viol == 0, "nested": bool(np.all(viol == 0)),
-            "always": int(U.all(axis=0).sum()), "ever": int(U.any(axis=0).sum())}
-
-
-def _even_split(K: int, idx: np.ndarray, C: int) -> np.ndarray:
-    """K samples over the checkpoints idx: K // s each, the remainder one each to the first ones."""
-    kvec = np.zeros(C, np.int64)
-    s = len(idx)
-    kvec[idx] = K // s
-    kvec[idx[: K - (K // s) * s]] += 1
-    return kvec
-
-
-def _evenly_spaced(C: int, s: int) -> np.ndarray:
-    return np.unique(np.linspace(0, C - 1, s).round().astype(np.int64))
-
-
 def coverage(table: CountsTable, *, k: int | None = None, K: int | None = None, ks=None, windows=(3, 5),
              n_boot: int = 1000, seed: int = 0, weights=None) -> dict:
     """Coverage across checkpoints at an equal budget (count-only tables work too).
@@ -592,6 +505,9 @@ def coverage(table: CountsTable, *, k: int | None = None, K: int | None = None, 
       bootstrap interval (best checkpoint held fixed). ``curve``: the same at every K in ``ks`` with
       2 ≤ K' ≤ K (union of min(C, K') evenly spaced checkpoints).
 
+    The set statistics are ``theory.coverage`` (jaccard_matrix, rotation, transitions, cumulative_coverage,
+    nestedness, even_split, evenly_spaced).
+
     Returns a dict (binary definition under the plain names, soft under ``*_soft``): k, K, problems
     (indices into the table's problems), n_problems; solved bool [C, P'] and solved_soft [C, P'];
     solved_fraction / solved_fraction_soft (lists [C]); jaccard / jaccard_soft [C, C]; rotation /
@@ -621,11 +537,11 @@ def coverage(table: CountsTable, *, k: int | None = None, K: int | None = None, 
     x = np.where(n == k, c, rng.hypergeometric(c, n - c, np.full(n.shape, k)))  # correct among a random k-subset
     binary = x >= 1
     sets = {"soft": soft, "binary": binary}
-    jac = {name: _jaccard_matrix(S) for name, S in sets.items()}
-    trans = {name: _transitions(S) for name, S in sets.items()}
-    rotation = {name: (float(1 - np.mean(np.diag(J, 1))) if C > 1 else 0.0) for name, J in jac.items()}
-    cumulative = np.logical_or.accumulate(binary, axis=0).mean(1)
-    unsolv = {"full_budget": _nestedness(c == 0), "equal_k": _nestedness(~binary)}
+    jac = {name: jaccard_matrix(S) for name, S in sets.items()}
+    trans = {name: transitions(S) for name, S in sets.items()}
+    rot = {name: rotation(S) for name, S in sets.items()}
+    cumulative = cumulative_coverage(binary)
+    unsolv = {"full_budget": nestedness(c == 0), "equal_k": nestedness(~binary)}
 
     # union vs single at matched total budget
     nT, cT = n.T, c.T  # [P', C]
@@ -640,7 +556,7 @@ def coverage(table: CountsTable, *, k: int | None = None, K: int | None = None, 
     unions = []
 
     def add_union(kind, idx):
-        kvec = _even_split(K, idx, C)
+        kvec = even_split(K, idx, C)
         u = union_pass_at_k(nT, cT, kvec)
         b = bootstrap_mean(_spread(u - sv[:, best], probs, P), W)
         unions.append({"kind": kind, "n_checkpoints": int(len(idx)), "checkpoints": [ck[i] for i in idx],
@@ -650,7 +566,7 @@ def coverage(table: CountsTable, *, k: int | None = None, K: int | None = None, 
 
     s = 2
     while s <= min(C, K):
-        add_union("evenly_spaced", _evenly_spaced(C, s))
+        add_union("evenly_spaced", evenly_spaced(C, s))
         s *= 2
     if 2 < C <= K and (C & (C - 1)):
         add_union("evenly_spaced", np.arange(C))
@@ -667,11 +583,11 @@ def coverage(table: CountsTable, *, k: int | None = None, K: int | None = None, 
     curve = {"K": [], "best_single": [], "best_checkpoint": [], "union_even": [], "n_union": [], "union_greedy": []}
     for KK in sorted({kk for kk in resolve_ks(table, ks) if 2 <= kk <= K} | ({K} if K >= 2 else set())):
         svK = single_vals(KK).mean(0)
-        idx = _evenly_spaced(C, min(C, KK))
+        idx = evenly_spaced(C, min(C, KK))
         curve["K"].append(KK)
         curve["best_single"].append(float(svK.max()))
         curve["best_checkpoint"].append(ck[int(np.argmax(svK))])
-        curve["union_even"].append(float(union_pass_at_k(nT, cT, _even_split(KK, idx, C)).mean()))
+        curve["union_even"].append(float(union_pass_at_k(nT, cT, even_split(KK, idx, C)).mean()))
         curve["n_union"].append(int(len(idx)))
         curve["union_greedy"].append(float(greedy_budget_allocation(nT, cT, KK).value) if C > 1 else float(svK.max()))
 
@@ -682,7 +598,7 @@ def coverage(table: CountsTable, *, k: int | None = None, K: int | None = None, 
     out = {"k": k, "K": K, "problems": probs, "n_problems": Pk,
            "solved": binary, "solved_soft": soft,
            "solved_fraction": binary.mean(1).tolist(), "solved_fraction_soft": soft.mean(1).tolist(),
-           "jaccard": jac["binary"], "jaccard_soft": jac["soft"], "rotation": rotation["binary"], "rotation_soft": rotation["soft"],
+           "jaccard": jac["binary"], "jaccard_soft": jac["soft"], "rotation": rot["binary"], "rotation_soft": rot["soft"],
            **trans["binary"], **{f"{q}_soft": v for q, v in trans["soft"].items()},
            "cumulative_binary": cumulative, "unsolvable": {**unsolv, k: unsolv["equal_k"]}, "single_pass_at_K": single,
            "best_single": {"checkpoint": ck[best], "index": best, "pass_at_K": float(single[best])},

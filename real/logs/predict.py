@@ -70,7 +70,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize, special
 
-from real.logs.analysis import CI_LEVEL, bootstrap_mean, bootstrap_weights
+from common.bootstrap import CI_LEVEL, bootstrap_mean, bootstrap_weights
 from real.logs.table import CountsTable
 from common.checks import as_count_array
 from theory.passk import BetaBinomialFit, fit_beta_binomial

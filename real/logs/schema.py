@@ -37,6 +37,11 @@ Rules applied when rows become a table (:func:`records_to_counts`), in this orde
    answers fill slots 1… largest count first, ties by answer string (code-point order).
 Checkpoints or problems whose rows were all rejected do not appear in the table.
 
+The row-check pieces are public for the format readers (``real.logs.formats``), so that every format
+words its rejections alike: :class:`RowError` (a reason, raised by a row check), :func:`require_fields`,
+:func:`convert_field`, :func:`label_field`, :func:`as_label`, :func:`as_answer`; and :func:`cell_axes`
+(the table axes of the count formats).
+
 Everything after the row checks is vectorized (NumPy on integer codes; strings are dictionary-encoded by
 pyarrow); Python loops run only over rejected rows and over distinct labels.
 """
@@ -152,8 +157,9 @@ class NoRecordsError(ValueError):
 
 
 # ------------------------------------------------------------------------------------------ row validation
-def _label(v) -> str:
-    """Checkpoint / problem / run labels: ints and strings as strings; floats only when integral."""
+def as_label(v) -> str:
+    """Checkpoint / problem / run labels: ints and strings as strings; floats only when integral. TypeError
+    for anything else (bool, a non-integral or non-finite float, a blank string, None)."""
     if isinstance(v, (bool, np.bool_)):
         raise TypeError
     if isinstance(v, (int, np.integer)):
@@ -167,13 +173,45 @@ def _label(v) -> str:
     raise TypeError
 
 
-def _answer_str(v):
+def as_answer(v):
     """str or None for answer/gold; a bare integer becomes its decimal string; TypeError otherwise."""
     if v is None or isinstance(v, str):
         return v
     if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
         return str(int(v))
     raise TypeError
+
+
+class RowError(ValueError):
+    """A row failed a check; the message is its rejection reason ("category: detail"). Row readers raise it
+    and their loop turns it into one :class:`Rejection`."""
+
+
+def require_fields(obj, fields) -> dict:
+    """``obj`` when it is a dict holding every one of ``fields``; else :class:`RowError` "not an object: got
+    <type>" or "missing field: <the missing ones, in the order of fields>"."""
+    if not isinstance(obj, dict):
+        raise RowError(f"not an object: got {type(obj).__name__}")
+    missing = [k for k in fields if k not in obj]
+    if missing:
+        raise RowError(f"missing field: {', '.join(missing)}")
+    return obj
+
+
+def convert_field(obj: dict, key: str, convert, expected: str):
+    """``convert(obj.get(key))`` (e.g. :func:`as_answer`); when that raises TypeError, :class:`RowError`
+    "wrong type: <key> must be <expected>, got <the value's repr>"."""
+    v = obj.get(key)
+    try:
+        return convert(v)
+    except TypeError:
+        raise RowError(f"wrong type: {key} must be {expected}, got {v!r}") from None
+
+
+def label_field(obj: dict, key: str) -> str:
+    """``obj.get(key)`` as a label (:func:`as_label`); :class:`RowError` "wrong type: <key> must be an int or
+    non-empty string, got <the value's repr>" otherwise."""
+    return convert_field(obj, key, as_label, "an int or non-empty string")
 
 
 class Columns:
@@ -197,7 +235,7 @@ class Columns:
     def __len__(self):
         return len(self.cols["checkpoint"])
 
-    def to_batch(self, file: str) -> "Batch":
+    def to_batch(self, file: str) -> Batch:
         """The accumulated rows as a :class:`Batch` of ``file``."""
         c = self.cols
         return Batch(str(file), np.asarray(c["line"], np.int64), np.asarray(c["sample_index"], np.int64),
@@ -207,64 +245,41 @@ class Columns:
 def validate_record(obj, file, line: int, report: ImportReport, out: Columns) -> bool:
     """Check one sample record (a dict, after any field mapping); append it to ``out`` or add a
     :class:`Rejection` to ``report``. Returns True when accepted. Rules: the module docstring, item 1."""
-    if not isinstance(obj, dict):
-        report.reject(file, line, f"not an object: got {type(obj).__name__}")
-        return False
-    missing = [k for k in REQUIRED if k not in obj]
-    if missing:
-        report.reject(file, line, f"missing field: {', '.join(missing)}")
-        return False
     try:
-        ckpt = _label(obj["checkpoint"])
-    except TypeError:
-        report.reject(file, line, f"wrong type: checkpoint must be an int or non-empty string, got {obj['checkpoint']!r}")
+        values = _record_values(obj)
+    except RowError as e:
+        report.reject(file, line, str(e))
         return False
-    try:
-        pid = _label(obj["problem_id"])
-    except TypeError:
-        report.reject(file, line, f"wrong type: problem_id must be an int or non-empty string, got {obj['problem_id']!r}")
-        return False
+    out.append(*values, int(line))
+    return True
+
+
+def _record_values(obj) -> tuple:
+    """(run, checkpoint, problem_id, sample_index, answer, correct, gold) of a valid record; RowError naming the
+    first failed check otherwise (checks in the order of the module docstring, item 1)."""
+    require_fields(obj, REQUIRED)
+    ckpt = label_field(obj, "checkpoint")
+    pid = label_field(obj, "problem_id")
     si = obj["sample_index"]
     if isinstance(si, (bool, np.bool_)) or not isinstance(si, (int, np.integer)):
-        report.reject(file, line, f"wrong type: sample_index must be an integer, got {si!r}")
-        return False
+        raise RowError(f"wrong type: sample_index must be an integer, got {si!r}")
     if si < 0:
-        report.reject(file, line, f"negative sample_index: {si}")
-        return False
+        raise RowError(f"negative sample_index: {si}")
     if si >= 2**62:
-        report.reject(file, line, f"wrong type: sample_index must be below 2**62, got {si}")
-        return False
-    try:
-        ans = _answer_str(obj["answer"])
-    except TypeError:
-        report.reject(file, line, f"wrong type: answer must be a string or null, got {obj['answer']!r}")
-        return False
+        raise RowError(f"wrong type: sample_index must be below 2**62, got {si}")
+    ans = convert_field(obj, "answer", as_answer, "a string or null")
     ok = obj["correct"]
     if not isinstance(ok, (bool, np.bool_)):
-        report.reject(file, line, f"wrong type: correct must be true/false, got {ok!r}")
-        return False
+        raise RowError(f"wrong type: correct must be true/false, got {ok!r}")
     if ans is None and ok:
-        report.reject(file, line, "inconsistent correctness: answer is null but correct is true")
-        return False
-    try:
-        gold = _answer_str(obj.get("gold"))
-    except TypeError:
-        report.reject(file, line, f"wrong type: gold must be a string or null, got {obj.get('gold')!r}")
-        return False
-    run = obj.get("run")
-    if run is not None:
-        try:
-            run = _label(run)
-        except TypeError:
-            report.reject(file, line, f"wrong type: run must be an int or non-empty string, got {run!r}")
-            return False
+        raise RowError("inconsistent correctness: answer is null but correct is true")
+    gold = convert_field(obj, "gold", as_answer, "a string or null")
+    run = None if obj.get("run") is None else label_field(obj, "run")
     for k in NUMERIC_OPTIONAL:
         v = obj.get(k)
         if v is not None and (isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating))):
-            report.reject(file, line, f"wrong type: {k} must be a number or null, got {v!r}")
-            return False
-    out.append(run, ckpt, pid, int(si), ans, bool(ok), gold, int(line))
-    return True
+            raise RowError(f"wrong type: {k} must be a number or null, got {v!r}")
+    return run, ckpt, pid, int(si), ans, bool(ok), gold
 
 
 # ------------------------------------------------------------------------------------------ columnar batches
@@ -516,7 +531,7 @@ def records_to_counts(records, report: ImportReport | None = None, *, equivalenc
     report = ImportReport(files=[source]) if strict else report
     n_rej0 = report.n_rejected
     batches = [b for b in _to_batches(records, report, source)]
-    table = _records_core(batches, report, equivalence)
+    table = batches_to_counts(batches, report, equivalence)
     if strict and report.n_rejected > n_rej0:
         report.sort()
         raise ValueError(f"records: {report.n_rejected - n_rej0} rejected row(s); pass an ImportReport to collect them. "
@@ -524,8 +539,11 @@ def records_to_counts(records, report: ImportReport | None = None, *, equivalenc
     return table
 
 
-def _records_core(batches: list, report: ImportReport, equivalence=None) -> CountsTable:
-    """Rules 2-6 of the module docstring on type-valid batches; adds the accepted rows to the report."""
+def batches_to_counts(batches: list, report: ImportReport, equivalence=None) -> CountsTable:
+    """Rules 2-6 of the module docstring on type-valid batches (:class:`Batch`, as the importers build them,
+    in file order: the order decides which duplicate is kept, and first appearance); adds the accepted rows
+    to ``report.rows_accepted``. ``equivalence``: as in :func:`records_to_counts`. Raises
+    :class:`NoRecordsError` when no row is left."""
     batches = [b for b in batches if len(b)]
     if not batches:
         raise NoRecordsError("records: no valid sample records (see the import report for rejected rows)", report)
@@ -670,6 +688,17 @@ def checkpoint_order(run_labels: list, ck_labels: list) -> tuple[list, list, np.
     if out_steps is None:
         out_steps = np.array([_num(x) for x in labels], float)
     return order, labels, out_steps
+
+
+def cell_axes(keys) -> tuple:
+    """Axes of a table from (run, checkpoint, problem_id, ...) keys in first-appearance order (the count
+    formats' cells): the (run, checkpoint) pairs in :func:`checkpoint_order`, their labels and steps, the
+    problem ids in first-appearance order, and the index maps of both (pair -> row, problem -> column)."""
+    rc = list(dict.fromkeys((k[0], k[1]) for k in keys))
+    order, labels, steps = checkpoint_order([r for r, _ in rc], [c for _, c in rc])
+    rc = [rc[i] for i in order]
+    pids = list(dict.fromkeys(k[2] for k in keys))
+    return rc, labels, steps, pids, {c: i for i, c in enumerate(rc)}, {p: i for i, p in enumerate(pids)}
 
 
 def _assemble(cell, ncell, cell_run, run_lab, cell_ck, ck_lab, cell_pid, pid_lab, ans_c, ans_lab, correct) -> CountsTable:

@@ -1,10 +1,9 @@
 """coverage_rotation in quick mode: files, summary schema and the claims quick mode supports."""
 
-import json
-
 import numpy as np
 
 from experiments import coverage_rotation
+from helpers import check_summary
 from sim.checkpoints import load_checkpoints
 
 
@@ -14,12 +13,8 @@ def test_coverage_rotation_quick(tmp_path):
     for name in ("summary.json", "checkpoints.npz", "data.csv", "jaccard_heatmap.png", "retention_acquisition.png",
                  "passk_union_vs_single.png", "rotation_vs_sharing.png"):
         assert (d / name).is_file(), name
-    summary = json.loads((d / "summary.json").read_text())
-    assert summary["name"] == coverage_rotation.NAME and "setting" in summary
-    assert summary["claims"] == out["claims"] and len(summary["claims"]) == 6
-    for c in summary["claims"]:
-        assert set(c) == {"claim", "holds", "value", "threshold"}
-        assert isinstance(c["holds"], bool) and isinstance(c["claim"], str)
+    summary = check_summary(d / "summary.json", coverage_rotation.NAME)
+    assert "setting" in summary and summary["claims"] == out["claims"] and len(summary["claims"]) == 6
     ck = load_checkpoints(d)
     assert ck["answer_probs"].shape == (coverage_rotation.CONFIG.n_checkpoints, coverage_rotation.N_TEST, 8)
     header = (d / "data.csv").read_text().splitlines()[0]

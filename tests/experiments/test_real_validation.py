@@ -1,10 +1,9 @@
 """real_validation: quick mode on ../shared/data (skipped when absent), the data-absent path, and its
-helpers (churn Jaccard, noise floor, loaders) against brute force."""
+helpers (loaders, churn of a pair on hand cases; the churn formulas themselves are tested against brute
+force in tests/theory/test_coverage.py)."""
 
-import itertools
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,35 +75,6 @@ def test_loaders_match_the_data_readme():
 def test_pythia_order():
     labels = ["Pythia_1B_20B", "Pythia_160M_2B", "Pythia_1B_2M", "Pythia_1B_300B", "Pythia_14M_64M"]
     assert sorted(labels, key=rv.pythia_order) == ["Pythia_14M_64M", "Pythia_160M_2B", "Pythia_1B_2M", "Pythia_1B_20B", "Pythia_1B_300B"]
-
-
-def test_expected_jaccard_by_enumeration():
-    rng = np.random.default_rng(3)
-    for P in (1, 3, 5):
-        qa, qb = rng.random(P), rng.random(P)
-        qa[0] = 0.0
-        ref = 0.0
-        for A in itertools.product([0, 1], repeat=P):  # every pair of solved sets
-            for B in itertools.product([0, 1], repeat=P):
-                pr = np.prod([qa[i] if A[i] else 1 - qa[i] for i in range(P)]) * np.prod([qb[i] if B[i] else 1 - qb[i] for i in range(P)])
-                inter, union = sum(a & b for a, b in zip(A, B)), sum(a | b for a, b in zip(A, B))
-                ref += pr * (inter / union if union else 1.0)
-        assert rv.expected_jaccard(qa, qb) == pytest.approx(ref, abs=1e-12)
-
-
-def test_noise_floor_by_enumerating_disjoint_subsets():
-    # q2 = P(two disjoint random k-subsets of the n samples both hold a correct one), enumerated
-    for n, c, k in ((6, 1, 3), (6, 2, 2), (7, 3, 2), (5, 0, 2), (8, 5, 4)):
-        samples = [1] * c + [0] * (n - c)
-        hits, q_hits, total = 0, 0, 0
-        for first in itertools.combinations(range(n), k):
-            rest = [i for i in range(n) if i not in first]
-            for second in itertools.combinations(rest, k):
-                total += 1
-                hits += any(samples[i] for i in first) and any(samples[i] for i in second)
-                q_hits += any(samples[i] for i in first)
-        q, q2 = rv._solve_probabilities(np.array([n]), np.array([c]), k)
-        assert q2[0] == pytest.approx(hits / total, abs=1e-12) and q[0] == pytest.approx(q_hits / total, abs=1e-12)
 
 
 def test_churn_pair_hand_case():

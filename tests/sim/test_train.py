@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sim.advantages import ADVANTAGES
+from theory.advantage_registry import ADVANTAGES
 from sim.bank import BankConfig, make_bank
 from sim.metrics import answer_probs
 from sim.policy import PolicyConfig, init_policy, logits, strategy_entropy
@@ -281,3 +281,65 @@ def test_run_many_shards_over_several_devices():
     got = json.loads(res.stdout.strip().splitlines()[-1])
     assert got["n_devices"] == 2 and got["out_devices"] == 2, got
     assert got["max_diff"] <= 1e-6, got
+
+
+def _held_out_hook(seed=11, n=9):
+    """An evaluation hook on n held-out problems of another bank: u + v_held at eval_temperature."""
+    held = make_bank(BankConfig(n_problems=n, n_strategies=S, n_answers=M, n_clusters=3, clusters_per_strategy=1, q_lo=0.1),
+                     jax.random.key(seed))
+    v_held = jax.random.normal(jax.random.key(seed + 1), (n, S))
+
+    def evaluate(policy, hyper):
+        z = policy.u[None, :] + v_held
+        T = hyper.eval_temperature
+        return {"answer_probs": answer_probs(z, held, T), "entropy": strategy_entropy(z, T),
+                "u_norm": jnp.sum(policy.u ** 2) * hyper.learning_rate}
+
+    return evaluate
+
+
+def test_evaluation_hook_sees_every_checkpoint_policy(small):
+    bank, policy, run, out = small
+    assert out.evaluations is None  # no hook: no evaluations, the rest as before
+    # the identity hook records each checkpoint's policy: the initial one first, the final state's last
+    pols = make_run(CFG, evaluate=lambda pol, hyper: pol)(jax.random.key(2), bank, policy, CFG.hyper())
+    C = CFG.n_checkpoints
+    assert pols.evaluations.u.shape == (C, S) and pols.evaluations.v.shape == (C, P, S)
+    np.testing.assert_array_equal(pols.evaluations.u[0], policy.u)
+    np.testing.assert_array_equal(pols.evaluations.v[-1], out.final_state.policy.v)
+    for j in range(C):
+        z_j = pols.evaluations.u[j][None, :] + pols.evaluations.v[j]
+        np.testing.assert_allclose(z_j, out.checkpoints.logits[j], rtol=0, atol=0)
+    # training does not depend on the hook
+    np.testing.assert_array_equal(pols.checkpoints.answer_probs, out.checkpoints.answer_probs)
+    np.testing.assert_array_equal(pols.signals.problem_ids, out.signals.problem_ids)
+    # a real hook's output at checkpoint j = the hook applied to the recorded policy j
+    hook = _held_out_hook()
+    ev = make_run(CFG, evaluate=hook)(jax.random.key(2), bank, policy, CFG.hyper())
+    np.testing.assert_array_equal(ev.checkpoints.logits, out.checkpoints.logits)
+    assert ev.evaluations["answer_probs"].shape == (C, 9, M) and ev.evaluations["u_norm"].shape == (C,)
+    for j in range(C):
+        pol_j = jax.tree.map(lambda x: x[j], pols.evaluations)
+        want = hook(pol_j, CFG.hyper())
+        for name in want:
+            np.testing.assert_allclose(ev.evaluations[name][j], want[name], rtol=1e-6, atol=1e-6)
+    # vmapped over seeds, each run's evaluations equal the separate run's
+    keys = jnp.stack([jax.random.key(2), jax.random.key(3)])
+    many = run_many(make_run(CFG, evaluate=hook), keys, bank, policy, CFG.hyper())
+    np.testing.assert_allclose(many.evaluations["answer_probs"][0], ev.evaluations["answer_probs"], atol=1e-5)
+    assert not np.allclose(many.evaluations["answer_probs"][1], ev.evaluations["answer_probs"])
+
+
+def test_resume_with_evaluation_hook_equals_uninterrupted_run(small):
+    bank, policy, _, _ = small
+    hook = _held_out_hook()
+    half = TrainConfig(**{**CFG.__dict__, "n_steps": CFG.n_steps // 2})
+    key = jax.random.key(7)
+    whole = make_run(CFG, evaluate=hook)(key, bank, policy, CFG.hyper())
+    first = make_run(half, evaluate=hook)(key, bank, policy, CFG.hyper())
+    second = make_run(half, evaluate=hook)(key, bank, policy, CFG.hyper(), state=first.final_state)
+    n1 = half.n_checkpoints
+    for name in whole.evaluations:
+        np.testing.assert_allclose(first.evaluations[name], whole.evaluations[name][:n1], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(second.evaluations[name], whole.evaluations[name][n1 - 1:], rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(second.steps), np.asarray(whole.steps[n1 - 1:]))

@@ -13,8 +13,6 @@ from real.logs.analysis import (
     answer_classes,
     answer_diagnostics,
     attribution,
-    bootstrap_mean,
-    bootstrap_weights,
     checkpoint_metrics,
     coverage,
     cross_checkpoint_majority,
@@ -143,44 +141,6 @@ def test_unequal_budgets_use_cells_with_enough_samples():
         checkpoint_metrics(t, [1, 16])
     with pytest.raises(ValueError, match="ks: must be an integer >= 1, got 0"):
         checkpoint_metrics(t, [0, 2])
-
-
-# ---------------------------------------------------------------------------------------------------- bootstrap
-
-
-def test_bootstrap_weights_are_index_resamples_and_deterministic():
-    W = bootstrap_weights(7, 300, seed=3)
-    assert W.shape == (300, 7) and np.all(W.sum(1) == 7) and np.all(W == np.round(W))
-    np.testing.assert_array_equal(W, bootstrap_weights(7, 300, seed=3))
-    assert not np.array_equal(W, bootstrap_weights(7, 300, seed=4))
-    assert abs(W.mean() - 1.0) < 0.05  # each index drawn once per resample on average
-
-
-def test_bootstrap_interval_covers_and_shrinks():
-    rng = np.random.default_rng(0)
-    widths = []
-    for P in (50, 800):
-        v = rng.random((1, P))
-        b = bootstrap_mean(v, bootstrap_weights(P, 400, 1))
-        assert b["low"][0] <= v.mean() <= b["high"][0]
-        se = v.std() / np.sqrt(P)
-        assert b["se"][0] == pytest.approx(se, rel=0.15)
-        widths.append(b["high"][0] - b["low"][0])
-        assert 3.0 * se < widths[-1] < 4.8 * se  # a 95% interval is about 3.9 standard errors wide
-    assert widths[1] < widths[0] / 3  # ~ 1/sqrt(16)
-    v = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan]])  # NaN = no value: left out
-    b = bootstrap_mean(v, bootstrap_weights(3, 50, 0))
-    assert b["estimate"][0] == 2.0 and np.isnan(b["estimate"][1])
-
-
-def test_bootstrap_interval_coverage_monte_carlo():
-    # frequentist check: the 95% interval of the mean covers the true mean in ~95% of data sets
-    rng = np.random.default_rng(11)
-    W = bootstrap_weights(120, 400, 5)
-    data = rng.beta(0.5, 1.5, size=(300, 120))  # skewed per-problem values, true mean 0.25
-    b = bootstrap_mean(data, W)
-    cover = np.mean((b["low"] <= 0.25) & (0.25 <= b["high"]))
-    assert 0.89 <= cover <= 0.99
 
 
 # ---------------------------------------------------------------------------------------------------- attribution

@@ -1,8 +1,8 @@
 """Importers: every format into a CountsTable, every malformed case reported with file, line and reason.
 
-Expected tables are written by hand from the format rules (real.logs.schema / real.logs.importers docstrings),
-or computed by the plain-Python reference ``reference_table`` below (dicts and Counters, no NumPy
-grouping), never by the code under test.
+Expected tables are written by hand from the format rules (the docstrings of real.logs.schema, real.logs.importers
+and the real.logs.formats modules), or computed by the plain-Python reference ``reference_table`` below (dicts and
+Counters, no NumPy grouping), never by the code under test.
 """
 
 import csv
@@ -150,7 +150,7 @@ def test_missing_answer_field_vs_null_answer_fast_path(tmp_path):
 
 
 def test_jsonl_fast_path_rechecks_suspicious_rows(tmp_path):
-    from real.logs.importers import _jsonl_fast
+    from real.logs.formats.records import jsonl_fast
 
     f = write_jsonl(tmp_path / "s.jsonl", [
         rec("s1", "a", 0, "1", True),
@@ -162,7 +162,7 @@ def test_jsonl_fast_path_rechecks_suspicious_rows(tmp_path):
         rec(None, "a", 4, "3", False),                                                   # 7
         {"problem_id": "a", "sample_index": 5, "answer": "3", "correct": False},         # 8 no checkpoint
         rec("s1", "a", 6, "3", False)])
-    assert _jsonl_fast(f, f.read_bytes(), ImportReport(), None) is not None  # consistent types: the Arrow path
+    assert jsonl_fast(f, f.read_bytes(), ImportReport(), None) is not None  # consistent types: the Arrow path
     expected = {2: "negative sample_index: -3",
                 3: "wrong type: problem_id must be an int or non-empty string, got ' '",
                 4: "inconsistent correctness: answer is null but correct is true",
@@ -346,6 +346,16 @@ def test_answer_counts_jsonl(tmp_path):
     assert t.checkpoints == ("100", "200") and list(t.steps) == [100, 200]
     assert cell(t, 100, "x") == (0, {"2": 1}, 0, 1) and cell(t, 200, "y") == (0, {}, 0, 0) and cell(t, 100, "y") == (4, {}, 0, 4)
     assert reasons(rep)[("multi.jsonl", 4)].startswith("inconsistent gold: problem_id 'x' has gold '9' here, but '1' first at")
+
+
+def test_answer_counts_run_named_gold_is_kept(tmp_path):
+    # a run may be called "gold": its lines are cells like any other (the importer once dropped them from the table)
+    f = write_jsonl(tmp_path / "c.jsonl", [
+        {"run": "gold", "checkpoint": 1, "problem_id": "x", "gold": "1", "answer_counts": {"1": 2, "2": 1}},
+        {"run": "base", "checkpoint": 1, "problem_id": "x", "gold": "1", "answer_counts": {"2": 3}}])
+    t, rep = load_counts(f)
+    assert t.checkpoints == ("gold/1", "base/1") and rep.rows_accepted == 2 and rep.n_rejected == 0
+    assert cell(t, "gold/1", "x") == (2, {"2": 1}, 0, 3) and cell(t, "base/1", "x") == (0, {"2": 3}, 0, 3)
 
 
 def test_binary_counts_csv_jsonl_parquet(tmp_path):

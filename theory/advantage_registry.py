@@ -1,12 +1,15 @@
-"""Registry of group advantages for the simulator: name -> pure jittable function.
+"""The one registry of group advantages, shared by the simulator (``sim.train``) and the real RL trainer
+(``real.lab.rl``): name -> pure jittable function, with the same semantics in both.
 
 Uniform signature (every entry)::
 
     fn(key, rewards [B, N], answers [B, N], ctx: AdvContext, *, k: int) -> advantages [B, N]
 
-``rewards`` are binary (float), ``answers`` integer answer ids (0 = correct), ``key`` a jax PRNG key
-(used only by stochastic advantages), ``k`` the static Pass@k group size (ignored by the others);
-``ctx`` carries everything else as arrays, so numeric knobs can be traced / vmapped.
+``rewards`` are binary (float), ``answers`` integer answer ids (0 = correct; equal ids = equal final
+answers within a group), ``key`` a jax PRNG key (used only by stochastic advantages), ``k`` the static
+Pass@k group size (ignored by the others); ``ctx`` carries everything else as arrays, so numeric knobs
+can be traced / vmapped. A "response" is a strategy in the simulator and a sampled completion in the
+real trainer; ``AdvContext`` says what each field holds in both.
 
 The advantages are the theory core's (Chen et al. 2025, "Pass@k Training ...", arXiv:2508.10751;
 Song, Kempe, Munos 2025, "Outcome-based Exploration for LLM Reasoning", arXiv:2509.06941):
@@ -47,9 +50,12 @@ __all__ = ["AdvContext", "ADVANTAGES", "get_advantage", "make_context", "STOCHAS
 class AdvContext(NamedTuple):
     """Per-batch side information for the advantage functions (all arrays; B problems, N rollouts).
 
-    entropy: [B] strategy entropy H(pi(.|i)) of each batch problem (nats).
-    answer_counts: [B, N] training-history count N(x, a) of each rollout's answer, current batch included.
-    log_probs: [B, N] log pi(s_j | i) of each rollout's strategy (treated as a constant).
+    entropy: [B] policy entropy H(pi(.|x)) on each batch problem (nats): exact over strategies in the
+        simulator; in the real trainer its Monte Carlo estimate -mean_j log pi(y_j | x) over the group's
+        sampled completions (sequence entropy, nats).
+    answer_counts: [B, N] training-history count N(x, a) of each rollout's final answer, current batch included.
+    log_probs: [B, N] log pi(response_j | x) of each rollout (strategy log-prob in the simulator, sum of
+        the completion's token log-probs in the real trainer; treated as a constant).
     bonus_coef: scalar coefficient of exploration bonuses (ucb*, batch).
     noise_rate: scalar probability of flipping a negative reward (noisy_reward).
     entropy_coef: scalar coefficient of the entropy bonus (entropy_regularized).

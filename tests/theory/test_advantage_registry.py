@@ -1,4 +1,4 @@
-"""Tests of the sim.advantages registry: uniform signature under jit, links to the theory core,
+"""Tests of the theory.advantage_registry registry: uniform signature under jit, links to the theory core,
 bonus conventions, and the entropy-bonus gradient claim."""
 
 import functools
@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sim.advantages import ADVANTAGES, get_advantage, make_context
+from theory.advantage_registry import ADVANTAGES, get_advantage, make_context
 from sim.policy import strategy_entropy
 from theory.advantage import grpo_advantage, passk_analytic_advantage
 from theory.exploration import batch_bonus, ucb_bonus
