@@ -92,3 +92,21 @@ def check_not_above(small: np.ndarray, big: np.ndarray, small_name: str, big_nam
     if bad.any():
         i = _first_bad(bad)
         raise ValueError(f"{small_name}: must be <= {big_name}, got {small_name}={s[bad].flat[0]} > {big_name}={b[bad].flat[0]} at index {i}")
+
+
+def check_number(name: str, value, *, low=None, high=None, low_open: bool = False) -> None:
+    """A finite real scalar (not a bool) in [low, high] (``low_open``: (low, high]); ValueError naming ``name``."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name}: must be a finite number, got {value!r}")
+    if low is not None and (value <= low if low_open else value < low):
+        raise ValueError(f"{name}: must be {'>' if low_open else '>='} {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ValueError(f"{name}: must be <= {high}, got {value!r}")
+
+
+def check_int(name: str, value, minimum: int = 1) -> None:
+    """A Python integer (not a bool) >= ``minimum``; ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")

@@ -43,3 +43,17 @@ def write_summary(name: str, claims: list[Claim], results_dir=None, *, folder=No
     any extra JSON-able fields; returns its path."""
     out = (Path(folder) if folder is not None else Path(results_dir or RESULTS_DIR) / name) / "summary.json"
     return atomic_write_json(out, {"name": name, "claims": [c.as_dict() for c in claims], **extra})
+
+
+def format_claim(claim) -> str:
+    """One line for a claim (a ``Claim`` or its dict): ``[ok] text: value (threshold t)`` or ``[NO] ...``."""
+    d = claim.as_dict() if isinstance(claim, Claim) else claim
+    value = "n/a" if d["value"] is None else f"{d['value']:.4g}"
+    threshold = "" if d["threshold"] is None else f" (threshold {d['threshold']:g})"
+    return f"[{'ok' if d['holds'] else 'NO'}] {d['claim']}: {value}{threshold}"
+
+
+def print_claims(claims, log=print) -> None:
+    """Log every claim with :func:`format_claim`, indented."""
+    for c in claims:
+        log("  " + format_claim(c))

@@ -11,9 +11,9 @@ import argparse
 import sys
 import time
 
+from common.results import RESULTS_DIR
 from experiments import registry
 from experiments.index import write_index
-from common.results import RESULTS_DIR
 
 
 def main(argv=None) -> int:

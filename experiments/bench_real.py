@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.results import Claim, write_summary
+from common.results import Claim, print_claims, write_summary
 
 NAME = "bench-real"
 TARGET_S = 60.0
@@ -113,13 +113,8 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     write_summary(NAME, claims, results_dir=results_dir, quick=quick, shape=[C, P, S], records=n, rejected=report.n_rejected,
                   timings=timings, note="2-core CI-class machine; timings vary with load")
     print(f"bench real ({'quick' if quick else 'full'}): {n:,} records; import {t_load:.1f} s, analyze {t_an:.1f} s, total {total:.1f} s")
-    print(f"  exact maj@{k} on {len(sub)} problems {t_exact:.2f} s vs Monte Carlo ({draws} subsets) {t_mc:.1f} s: ratio {t_mc / t_exact:.0f}x; max |z| {np.abs(z).max():.2f}")
-    for c in claims:
-        print(f"  [{'ok' if c.holds else 'NO'}] {c.claim}: {c.value:.4g} (threshold {c.threshold})")
+    print(f"  exact maj@{k} on {len(sub)} problems {t_exact:.2f} s vs Monte Carlo ({draws} subsets) {t_mc:.1f} s: "
+          f"ratio {t_mc / t_exact:.0f}x; max |z| {np.abs(z).max():.2f}")
+    print_claims(claims)
     return {"claims": [c.as_dict() for c in claims], "timings": timings}
 
-
-if __name__ == "__main__":
-    import sys
-
-    run(quick="--quick" in sys.argv)

@@ -27,7 +27,7 @@ import jax
 import numpy as np
 from scipy import stats
 
-from common.results import Claim, RESULTS_DIR, write_summary
+from common.results import RESULTS_DIR, Claim, print_claims, write_summary
 
 NAME = "bench-sampler"
 MAX_TOKENS = 48
@@ -127,8 +127,8 @@ def time_vllm(hf_dir, prompts, n, seed):
 
 def _checkpoint(quick: bool, seed: int):
     from real.lab.checkpoints import load_checkpoint
-    from real.lab.model import LlamaConfig, init_params
     from real.lab.config import SFTConfig
+    from real.lab.model import LlamaConfig, init_params
     from real.lab.sft import train_sft
     from real.lab.task import make_problems
     from real.lab.tokenizer import CharTokenizer
@@ -189,12 +189,6 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     for k, v in res.items():
         print(f"  {k:22s} " + (f"{v['tokens_per_s']:.0f} tokens/s ({v['tokens']} tokens in {v['seconds']:.2f} s, {v.get('device', '')})"
                                if "tokens_per_s" in v else v["skipped"]))
-    for c in claims:
-        print(f"  [{'ok' if c.holds else 'NO'}] {c.claim}: {c.value:.4g}")
+    print_claims(claims)
     return {"claims": [c.as_dict() for c in claims], "samplers": res}
 
-
-if __name__ == "__main__":
-    import sys
-
-    run(quick="--quick" in sys.argv)

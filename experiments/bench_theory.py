@@ -19,8 +19,7 @@ import time
 import numpy as np
 
 from common.atomic import atomic_write_text
-
-from common.results import Claim, RESULTS_DIR, write_summary
+from common.results import RESULTS_DIR, Claim, write_summary
 from theory import brute_force, passk, voting
 
 NAME = "bench-theory"
@@ -119,7 +118,8 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
 
     warm = timings["exact_random"]["warm_s"]
     claims = [
-        Claim(f"plurality_accuracy and maj_at_k agree with enumeration to 1e-12 ({n_cases} random small cases, both tie rules, both engines)", worst < 1e-12, worst, 1e-12),
+        Claim(f"plurality_accuracy and maj_at_k agree with enumeration to 1e-12 ({n_cases} random small cases, both tie rules, both engines)",
+              worst < 1e-12, worst, 1e-12),
         Claim("exact plurality accuracy, 10,000 problems x 16 classes x n=64 (random ties, warm), runs in under 1 s", warm < 1.0, warm, 1.0),
         Claim("same with strict ties, warm, under 1 s", timings["exact_strict"]["warm_s"] < 1.0, timings["exact_strict"]["warm_s"], 1.0),
         Claim("exact is faster per problem than Monte Carlo with 1e5 draws (ratio MC/exact > 1)", ratio > 1.0, ratio, 1.0),

@@ -64,10 +64,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from common.atomic import atomic_write_text
-
-from common.figures import save_figure
-
-from common.results import Claim, RESULTS_DIR, write_summary
+from common.figures import pyplot, save_figure
+from common.results import RESULTS_DIR, Claim, print_claims, write_summary
 from sim.bank import BankConfig, make_bank
 from sim.checkpoints import save_checkpoints
 from sim.metrics import answer_probs
@@ -154,10 +152,7 @@ def analyse(p: np.ndarray) -> dict:
 
 
 def _figures(out_dir: Path, steps, prim: dict, ctrl: dict, reward_prim, rot_table) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = []
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
@@ -248,7 +243,8 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     rot_incr = float(np.min(np.diff(rot_mean)))
     smooth = float(rot_table["smooth"][ip].max())
     rise = float(rot_table["reward_rise"][ip].mean())
-    sfx = f"(mean of {n_seeds} seed(s); K = {prim['K']} samples split evenly over {CONFIG.n_checkpoints} checkpoints, test problems, T_eval = {T_EVAL})"
+    sfx = (f"(mean of {n_seeds} seed(s); K = {prim['K']} samples split evenly over {CONFIG.n_checkpoints} checkpoints, "
+           f"test problems, T_eval = {T_EVAL})")
     claims = [
         Claim(f"sharing {PRIMARY}: cross-checkpoint pass@K beats the best single checkpoint's pass@K by >= 0.10 {sfx}",
               excess_on >= EXCESS_MIN, excess_on, EXCESS_MIN),
@@ -320,12 +316,6 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
               f"(greedy) {rot_table['excess_greedy'][i].mean():+.3f}  train reward rise {rot_table['reward_rise'][i].mean():+.3f}  "
               f"max|Δreward| {rot_table['smooth'][i].max():.3f}  test pass@1 {rot_table['test_pass1_first'][i].mean():.3f}"
               f"->{rot_table['test_pass1_last'][i].mean():.3f}")
-    for c in claims:
-        print(f"  [{'ok' if c.holds else 'NO'}] {c.claim}: {c.value:.4g} (threshold {c.threshold})")
+    print_claims(claims)
     return {"claims": [c.as_dict() for c in claims], "sweep": sweep, "timings": timings}
 
-
-if __name__ == "__main__":
-    import sys
-
-    run(quick="--quick" in sys.argv)

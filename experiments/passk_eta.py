@@ -77,10 +77,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from common.atomic import atomic_write_text
-
-from common.figures import save_figure
-
-from common.results import Claim, RESULTS_DIR, write_summary
+from common.figures import pyplot, save_figure
+from common.results import RESULTS_DIR, Claim, print_claims, write_summary
 from sim.bank import BankConfig, make_bank
 from sim.checkpoints import save_checkpoints
 from sim.policy import Policy, PolicyConfig, init_policy
@@ -332,16 +330,12 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
         print(f"  {a:20s} final entropy {f['strategy_entropy']:.3f}  pass@1 {f['pass@1']:.3f}  pass@{EVAL_K} {f[f'pass@{EVAL_K}']:.3f}"
               f"  D{DIV_SAMPLES}(GRPO-unsolved) {div[a]:.2f}")
     print(f"  base D{DIV_SAMPLES} on GRPO-unsolved ({n_unsolved:.1f} problems/seed): {div['base']:.2f}")
-    for c in claims:
-        print(f"  [{'ok' if c.holds else 'NO'}] {c.claim}: {c.value:.4g}")
+    print_claims(claims)
     return {"claims": [c.as_dict() for c in claims], "setting": setting, "results": results}
 
 
 def _figures(out_dir: Path, eta_res, curves, steps, arm_names, div, N) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     colors = {1: "C0", 4: "C2", 8: "C1"}
     fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -381,8 +375,3 @@ def _figures(out_dir: Path, eta_res, curves, steps, arm_names, div, N) -> None:
     save_figure(fig, out_dir / "diversity.png")
     plt.close(fig)
 
-
-if __name__ == "__main__":
-    import sys
-
-    run(quick="--quick" in sys.argv)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from common.figures import pyplot, save_figure
-from common.results import RESULTS_DIR, Claim, write_summary
+from common.results import RESULTS_DIR, Claim, print_claims, write_summary
 from real.lab.config import FULL, QUICK, RunConfig
 
 NAME = "real_rlvr"
@@ -44,8 +44,7 @@ def run(quick: bool = False, results_dir=None, cfg: RunConfig | None = None, log
     _figure(out, lab["table"], validation)
     write_summary(NAME, claims, folder=out, quick=quick, setting=cfg.to_dict(), base=lab["base"], problems=lab["problems"],
                   steps=lab["steps"], validation=validation, timings=lab["timings"], out_dir=str(out))
-    for c in claims:
-        log(f"  [{'ok' if c.holds else 'NO'}] {c.claim}: {c.value} (threshold {c.threshold})")
+    print_claims(claims, log=log)
     return {"claims": [c.as_dict() for c in claims], "timings": lab["timings"]}
 
 
@@ -99,12 +98,12 @@ def validate(table, res: dict, logs: list, cfg: RunConfig) -> tuple[list, dict]:
     pk_err = np.array([r["predicted"] - r["measured"] for r in pk_rows]) if pk_rows else np.array([np.nan])
     pk_mae = float(np.mean(np.abs(pk_err))) if pk_rows else float("nan")
     # eta on the RL rollouts: measured sum |A| per group vs theory's eta at the group's N_pos
-    n_pos = np.concatenate([np.asarray(l["n_pos"]) for l in logs]) if logs else np.zeros(0, int)
-    eta_meas = np.concatenate([np.asarray(l["eta_per_group"]) for l in logs]) if logs else np.zeros(0)
+    n_pos = np.concatenate([np.asarray(log_entry["n_pos"]) for log_entry in logs]) if logs else np.zeros(0, int)
+    eta_meas = np.concatenate([np.asarray(log_entry["eta_per_group"]) for log_entry in logs]) if logs else np.zeros(0)
     N = cfg.rl.n_rollouts
     name = cfg.rl.advantage
     curve = eta_curve(name, N, cfg.rl.k)
-    theory_eta = curve[n_pos] if n_pos.size else np.zeros(0)
+    theory_eta = curve[n_pos] if n_pos.size and curve is not None else np.zeros(0)
     eta_dev = float(np.max(np.abs(eta_meas - theory_eta) / np.maximum(theory_eta, 1e-6))) if n_pos.size and curve is not None else float("nan")
     # the base model (first checkpoint): per-problem success rates spread over (0, 1), wrong answers varied
     bc, bn = table.n_correct[0], table.n_samples[0]
@@ -115,13 +114,15 @@ def validate(table, res: dict, logs: list, cfg: RunConfig) -> tuple[list, dict]:
             "mean_distinct_wrong_answers": float(wrong_kinds[wrong_kinds > 0].mean()) if np.any(wrong_kinds > 0) else 0.0}
     cov = res.get("coverage") or {}
     neg = (res.get("negative_sc") or {}).get("flagged", [])
-    validation = {"base": base, "pass_at_1": p1.tolist(), "rise": rise, "rise_ci95": list(rise_ci), "sc_split_half": sc_rows, "passk_split_half": pk_rows,
+    validation = {"base": base, "pass_at_1": p1.tolist(), "rise": rise, "rise_ci95": list(rise_ci), "sc_split_half": sc_rows,
+                  "passk_split_half": pk_rows,
                   "eta": {"groups": int(n_pos.size), "max_relative_deviation": eta_dev,
                           "by_n_pos": {int(v): float(eta_meas[n_pos == v].mean()) for v in np.unique(n_pos)},
                           "theory_by_n_pos": {int(v): float(curve[v]) for v in np.unique(n_pos)} if curve is not None else {}},
                   "coverage": {"rotation": cov.get("rotation"), "best_single": cov.get("best_single"),
                                "unions": cov.get("unions")},
-                  "negative_sc_checkpoints": [{k: d[k] for k in ("checkpoint", "sc_gain", "low", "high", "attribution")} for d in neg]}
+                  "negative_sc_checkpoints": [{k: d[k] for k in ("checkpoint", "step", "sc_gain", "sc_low", "sc_high", "ci_excludes_zero",
+                                                                 "attribution")} for d in neg]}
     claims = [
         Claim(f"base model: per-problem success rates spread over (0, 1): the fraction of test problems with 0 < correct < "
               f"{int(bn.max())} samples is >= 0.25 (solved by none {base['fraction_solved_by_none']:.2f}, by all "

@@ -83,11 +83,9 @@ from pathlib import Path
 import numpy as np
 
 from common.atomic import atomic_write_text
-
-from common.figures import save_figure
-
 from common.bootstrap import bootstrap_mean, bootstrap_weights
-from common.results import Claim, RESULTS_DIR, write_summary
+from common.figures import pyplot, save_figure
+from common.results import RESULTS_DIR, Claim, print_claims, write_summary
 from theory.coverage import expected_churn, jaccard, noise_floor, solve_probabilities
 
 NAME = "real_validation"
@@ -429,10 +427,7 @@ def _mean_of(rows, key, **match):
 
 
 def _figures(out_dir: Path, g_rows, p_rows, churn) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = []
     for key, real_key, hw_key, ylabel, fname in (("predicted", "realized", "half_width", "dataset maj@K", "gsm8k_maj_prediction.png"),
@@ -519,7 +514,8 @@ def _table(g_rows, p_rows, churn) -> str:
     out = [",".join(_COLUMNS)]
     for r in g_rows:
         for key in ("predicted", "realized", "half_width", "sc_predicted", "sc_realized", "sc_half_width"):
-            out.append(line(part="gsm8k", predictor=r["model"], s=r["s"], split=r["split"], k=r["K"], disjoint=r["disjoint"], metric=key, value=r[key]))
+            out.append(line(part="gsm8k", predictor=r["model"], s=r["s"], split=r["split"], k=r["K"], disjoint=r["disjoint"], metric=key,
+                            value=r[key]))
     for r in p_rows:
         for key in ("predicted", "population_prediction", "measured"):
             out.append(line(part="pythia_passk", predictor="beta_binomial", checkpoint=r["checkpoint"], problem_set=r["problem_set"],
@@ -596,12 +592,14 @@ def run(quick: bool = False, results_dir=None, seed: int = 0, data_dir=None) -> 
         Claim(f"Pythia/MATH churn at equal budget k = {CHURN_K} (≤ n/2 in every cell): the solved sets of consecutive checkpoints of one "
               f"model overlap less than two independent k-sample evaluations of the same checkpoint: value = mean over {c0.get('n_pairs', 0)} "
               f"pairs of E[Jaccard] / same-checkpoint floor (E[Jaccard] {c0.get('expected_jaccard', float('nan')):.3f}, floor "
-              f"{c0.get('floor_jaccard', float('nan')):.3f}; raw Jaccard of c > 0 at unequal full budgets {c0.get('raw_jaccard_full_budget', float('nan')):.3f}; "
+              f"{c0.get('floor_jaccard', float('nan')):.3f}; raw Jaccard of c > 0 at unequal full budgets "
+              f"{c0.get('raw_jaccard_full_budget', float('nan')):.3f}; "
               f"at k = ⌊min n / 2⌋ per pair: {c1.get('expected_jaccard', float('nan')):.3f} vs floor {c1.get('floor_jaccard', float('nan')):.3f})",
               c0.get("n_pairs", 0) > 0 and c0["jaccard_vs_floor"] < 1, c0.get("jaccard_vs_floor"), 1.0),
         Claim(f"Pythia/MATH churn at k = {CHURN_K}: consecutive checkpoints lose problems beyond sampling noise: value = the 95% lower "
               f"bound (bootstrap over problems) of the mean excess expected loss E[lost] − E[lost between two evaluations of the first "
-              f"checkpoint] (mean {c0.get('excess_lost', float('nan')):+.2f} of E[lost] {c0.get('expected_lost', float('nan')):.2f} problems per pair; "
+              f"checkpoint] (mean {c0.get('excess_lost', float('nan')):+.2f} of E[lost] {c0.get('expected_lost', float('nan')):.2f} "
+              f"problems per pair; "
               f"E[gained] {c0.get('expected_gained', float('nan')):.2f}; at k = ⌊min n / 2⌋: excess lost {c1.get('excess_lost', float('nan')):+.2f} "
               f"[{c1.get('excess_lost_low', float('nan')):+.2f}, {c1.get('excess_lost_high', float('nan')):+.2f}])",
               c0.get("n_pairs", 0) > 0 and c0["excess_lost_low"] > 0, c0.get("excess_lost_low"), 0.0),
@@ -629,16 +627,11 @@ def run(quick: bool = False, results_dir=None, seed: int = 0, data_dir=None) -> 
               f"mean measured {v['mean_measured']:.4f}  ({v['n_checkpoints']} ckpts, {v['n_degenerate']} of {v['n_comparisons']} fits degenerate)")
     for rule, v in ch.items():
         if v.get("n_pairs"):
-            print(f"  churn {rule}: {v['n_pairs']} pairs, E[J] {v['expected_jaccard']:.3f} (floor {v['floor_jaccard']:.3f}, ratio {v['jaccard_vs_floor']:.3f}, "
+            print(f"  churn {rule}: {v['n_pairs']} pairs, E[J] {v['expected_jaccard']:.3f} (floor {v['floor_jaccard']:.3f}, "
+                  f"ratio {v['jaccard_vs_floor']:.3f}, "
                   f"raw {v['raw_jaccard_full_budget']:.3f}); E[lost] {v['expected_lost']:.2f} (floor {v['floor_lost']:.2f}, excess "
                   f"{v['excess_lost']:+.2f} [{v['excess_lost_low']:+.2f}, {v['excess_lost_high']:+.2f}]); E[gained] {v['expected_gained']:.2f} "
                   f"(excess {v['excess_gained']:+.2f})")
-    for c in claims:
-        print(f"  [{'ok' if c.holds else 'NO'}] {c.claim}: {c.value} (threshold {c.threshold})")
+    print_claims(claims)
     return {"claims": [c.as_dict() for c in claims], "best_predictor": best, "timings": timings}
 
-
-if __name__ == "__main__":
-    import sys
-
-    run(quick="--quick" in sys.argv)

@@ -16,17 +16,21 @@ def _lazy(module: str):
 
 EXPERIMENTS = {
     "symbolic": (_lazy("symbolic_report"), "sympy derivations of every closed form (theory/symbolic.py) as claims + LaTeX"),
-    "sc_negative_gain": (_lazy("sc_negative_gain"), "map of SC gain over error consistency x temperature; an RL run where SC gain turns negative, diagnosed"),
+    "sc_negative_gain": (_lazy("sc_negative_gain"),
+                         "map of SC gain over error consistency x temperature; an RL run where SC gain turns negative, diagnosed"),
     "passk_eta": (_lazy("passk_eta"), "eta of Pass@k advantages measured on sim rollouts vs theory; Pass@1 vs Pass@k on a trap bank"),
     "sweep": (_lazy("sweep"), "grid: error consistency x temperature x advantage x seeds, exact metrics per checkpoint, to Parquet"),
     "coverage_rotation": (_lazy("coverage_rotation"), "solved sets rotate across checkpoints; union pass@K vs best single at matched budget"),
     "real_rlvr": (_lazy("real_rlvr"), "a small real RLVR run on CPU: SFT base model, GRPO, checkpoint evaluation, analysis, theory vs measurement"),
-    "real_validation": (_lazy("real_validation"), "real data (../shared/data): maj@K predicted from 3-5 GSM8K samples vs held-out; Pythia pass@k extrapolation; churn"),
+    "real_validation": (_lazy("real_validation"),
+                        "real data (../shared/data): maj@K predicted from 3-5 GSM8K samples vs held-out; Pythia pass@k extrapolation; churn"),
 }
 
 BENCHMARKS = {
     "theory": (_lazy("bench_theory"), "exact plurality accuracy vs Monte Carlo; other exact kernels at scale"),
-    "sim": (_lazy("bench_sim"), "a full simulator run in JAX vs the vectorized NumPy reference and a per-rollout loop baseline; vmapped vs sequential seeds"),
-    "sampler": (_lazy("bench_sampler"), "samplers on one checkpoint: JAX with KV cache vs recompute, transformers.generate, vLLM (GPU); answer-distribution agreement"),
+    "sim": (_lazy("bench_sim"),
+            "a full simulator run in JAX vs the vectorized NumPy reference and a per-rollout loop baseline; vmapped vs sequential seeds"),
+    "sampler": (_lazy("bench_sampler"),
+                "samplers on one checkpoint: JAX with KV cache vs recompute, transformers.generate, vLLM (GPU); answer-distribution agreement"),
     "real": (_lazy("bench_real"), "sample-log analysis at scale: 200 checkpoints x 500 problems x 64 samples from Parquet (import + every analysis)"),
 }

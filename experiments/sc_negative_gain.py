@@ -97,10 +97,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from common.atomic import atomic_write_text
-
-from common.figures import save_figure
-
-from common.results import Claim, RESULTS_DIR, write_summary
+from common.figures import pyplot, save_figure
+from common.results import RESULTS_DIR, Claim, print_claims, write_summary
 from sim.bank import BankConfig, make_bank
 from sim.checkpoints import save_checkpoints
 from sim.metrics import answer_probs
@@ -168,10 +166,7 @@ def sc_map(n_problems: int, seed: int = 0) -> dict:
 
 
 def _map_figures(out_dir: Path, res: dict) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = []
     fig, axes = plt.subplots(1, len(KS), figsize=(11, 4.4))
@@ -255,10 +250,7 @@ def diagnose(ap: np.ndarray, sc_per_problem: np.ndarray) -> dict:
 
 
 def _traj_figure(out_dir: Path, steps, st: dict, diags: dict) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.4))
     a1.plot(steps, st["pass1"], "k-o", ms=3, label="pass@1 (exact)")
@@ -426,12 +418,6 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     print("  SC gain@32        " + " ".join(f"{x:+.3f}" for x in st["sc"][32][::2]))
     for s in search:
         print(f"  search {s}")
-    for c in claims:
-        print(f"  [{'ok' if c.holds else 'NO'}] {c.claim}: {c.value} (threshold {c.threshold})")
+    print_claims(claims)
     return {"claims": [c.as_dict() for c in claims], "timings": timings, "chosen": chosen}
 
-
-if __name__ == "__main__":
-    import sys
-
-    run(quick="--quick" in sys.argv)

@@ -58,13 +58,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from common.atomic import atomic_path
-
-from common.results import Claim, RESULTS_DIR, write_summary
-from theory.advantage_registry import ADVANTAGES
+from common.results import RESULTS_DIR, Claim, print_claims, write_summary
 from sim.bank import BankConfig, make_bank
 from sim.metrics import exact_metrics
 from sim.policy import PolicyConfig, init_policy
 from sim.train import TrainConfig, make_run, run_many, stack_hypers
+from theory.advantage_registry import ADVANTAGES
 
 __all__ = ["run_sweep", "add_arguments", "main", "run", "METRICS", "COLUMNS", "cell_metrics", "train_config", "bank_and_policy", "seed_key"]
 
@@ -229,8 +228,7 @@ def run_sweep(epsilons, temperatures, advantages, n_seeds: int, *, n_steps: int 
                        seconds={"total": total, "per_advantage_incl_compile": timings})
         print(f"sweep: {n_cells} cells x {n_ckpt} checkpoints x {len(METRICS)} metrics = {n_rows} rows -> {out_path} "
               f"({total:.1f} s)")
-        for c in claims:
-            print(f"  [{'ok' if c.holds else 'FAIL'}] {c.claim}: {c.value:g} (threshold {c.threshold:g})")
+        print_claims(claims)
     return table
 
 
@@ -319,8 +317,3 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
               progress=False)
     return json.loads((rd / NAME / "summary.json").read_text())
 
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(main(add_arguments(argparse.ArgumentParser(prog="python -m experiments.sweep", description=__doc__)).parse_args()))

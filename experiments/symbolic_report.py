@@ -9,8 +9,7 @@ from __future__ import annotations
 import time
 
 from common.atomic import atomic_write_text
-
-from common.results import Claim, RESULTS_DIR, write_summary
+from common.results import RESULTS_DIR, Claim, write_summary
 from theory import symbolic
 
 NAME = "symbolic"

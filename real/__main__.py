@@ -20,7 +20,6 @@ with the JAX sampler) on a problems JSONL file into sample records for ``analyze
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path

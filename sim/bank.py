@@ -106,7 +106,7 @@ class Bank:
     epsilon: jax.Array
     n_answers: int
 
-    def replace(self, **changes) -> "Bank":
+    def replace(self, **changes) -> Bank:
         """A copy with some fields replaced, e.g. ``bank.replace(epsilon=0.3)``. ``epsilon`` is cast to
         the default float dtype (not weakly typed), so a jitted run does not recompile for it."""
         if "epsilon" in changes:

@@ -78,6 +78,20 @@ def _atomic_savez(target: str, arrays: dict) -> None:
         np.savez(f, **arrays)
 
 
+def _read_npz(path, filename: str) -> tuple[str, dict]:
+    """(file path, arrays) of an .npz file, ``path`` being the file or its directory (then ``filename`` in it);
+    ValueError naming the file for anything unreadable; nothing is unpickled."""
+    if os.path.isdir(path):
+        path = os.path.join(path, filename)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return path, {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
+
+
 def _state_leaves(state) -> list:
     import jax
 
@@ -103,15 +117,7 @@ def load_state(path, like):
     import jax
     import jax.numpy as jnp
 
-    if os.path.isdir(path):
-        path = os.path.join(path, STATE_FILENAME)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
+    path, arrays = _read_npz(path, STATE_FILENAME)
     leaves = []
     for kp, ref in _state_leaves(like):
         name = jax.tree_util.keystr(kp)
@@ -137,13 +143,5 @@ def save_checkpoints(path, run_output) -> str:
 
 def load_checkpoints(path) -> dict:
     """Read and validate a checkpoints file (``path`` the .npz file or its directory)."""
-    if os.path.isdir(path):
-        path = os.path.join(path, FILENAME)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
+    path, arrays = _read_npz(path, FILENAME)
     return validate_checkpoints(arrays, source=str(path))

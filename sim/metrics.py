@@ -32,7 +32,7 @@ Sampled versions (``sampled_metrics``, from answer counts [P, m] of n samples pe
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp

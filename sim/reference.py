@@ -227,7 +227,8 @@ def reference_rollouts(rng: np.random.Generator, z, bank_answers, epsilon: float
     return pids, strategies, answers
 
 
-def reference_run(seed: int, u0, v0, bank_answers, epsilon: float, n_answers: int, hyper: dict, *, n_steps: int, batch_size: int, n_rollouts: int, checkpoint_every: int, advantage: str = "grpo", k: int = 4, optimizer: str = "adam"):
+def reference_run(seed: int, u0, v0, bank_answers, epsilon: float, n_answers: int, hyper: dict, *, n_steps: int, batch_size: int, n_rollouts: int,
+                  checkpoint_every: int, advantage: str = "grpo", k: int = 4, optimizer: str = "adam"):
     """A whole NumPy run (for the benchmark baseline): returns (answer_probs [C, P, m] at the training
     temperature, final RefState). Same equations as ``sim.train.make_run``, different random stream."""
     rng = np.random.default_rng(seed)

@@ -26,19 +26,20 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from theory.advantage_registry import ADVANTAGES, AdvContext, get_advantage
+from common.checks import check_int, check_number
 from sim.bank import Bank
 from sim.metrics import answer_probs
 from sim.policy import Policy, logits, strategy_entropy, strategy_log_probs
 from sim.rollouts import Rollouts, rewards_of, sample_rollouts
+from theory.advantage_registry import ADVANTAGES, AdvContext, get_advantage
 from theory.exploration import lookup_answer_counts, update_answer_counts
 
 __all__ = [
@@ -61,20 +62,6 @@ __all__ = [
 ]
 
 OPTIMIZERS = ("adam", "sgd")
-
-
-def _num(name, value, *, low=None, high=None, low_open=False):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name}: must be a finite number, got {value!r}")
-    if low is not None and (value <= low if low_open else value < low):
-        raise ValueError(f"{name}: must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and value > high:
-        raise ValueError(f"{name}: must be <= {high}, got {value!r}")
-
-
-def _int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,42 +87,43 @@ class TrainConfig:
     ucb_b0: float = 0.5  # UCB-Con baseline
 
     def __post_init__(self):
-        _int("n_steps", self.n_steps, 1)
-        _int("batch_size", self.batch_size, 1)
-        _int("n_rollouts", self.n_rollouts, 1)
-        _int("checkpoint_every", self.checkpoint_every, 1)
+        check_int("n_steps", self.n_steps, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("n_rollouts", self.n_rollouts, 1)
+        check_int("checkpoint_every", self.checkpoint_every, 1)
         if self.n_steps % self.checkpoint_every:
             raise ValueError(f"checkpoint_every: must divide n_steps = {self.n_steps}, got {self.checkpoint_every}")
         if self.advantage not in ADVANTAGES:
             raise ValueError(f"advantage: unknown name {self.advantage!r}; known: {sorted(ADVANTAGES)}")
-        _int("k", self.k, 1)
+        check_int("k", self.k, 1)
         if self.k > self.n_rollouts:
             raise ValueError(f"k: must be <= n_rollouts = {self.n_rollouts}, got {self.k}")
         if self.advantage == "passk_full" and self.n_rollouts % self.k:
             raise ValueError(f"k: passk_full needs n_rollouts = {self.n_rollouts} divisible by k, got {self.k}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer: must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        _num("learning_rate", self.learning_rate, low=0, low_open=True)
-        _num("temperature", self.temperature, low=0, low_open=True)
+        check_number("learning_rate", self.learning_rate, low=0, low_open=True)
+        check_number("temperature", self.temperature, low=0, low_open=True)
         if self.eval_temperature is not None:
-            _num("eval_temperature", self.eval_temperature, low=0, low_open=True)
-        _num("sharing", self.sharing, low=0, high=1)
-        _num("bonus_coef", self.bonus_coef)
-        _num("noise_rate", self.noise_rate, low=0, high=1)
-        _num("entropy_coef", self.entropy_coef)
-        _num("ucb_b0", self.ucb_b0)
+            check_number("eval_temperature", self.eval_temperature, low=0, low_open=True)
+        check_number("sharing", self.sharing, low=0, high=1)
+        check_number("bonus_coef", self.bonus_coef)
+        check_number("noise_rate", self.noise_rate, low=0, high=1)
+        check_number("entropy_coef", self.entropy_coef)
+        check_number("ucb_b0", self.ucb_b0)
 
     @property
     def n_checkpoints(self) -> int:
         """Checkpoints recorded by a run, the initial policy included."""
         return self.n_steps // self.checkpoint_every + 1
 
-    def hyper(self) -> "Hyper":
+    def hyper(self) -> Hyper:
         """The numeric knobs as a Hyper of scalar arrays (default float dtype)."""
         f = jnp.result_type(float)
         ev = self.temperature if self.eval_temperature is None else self.eval_temperature
         return Hyper(
-            *(jnp.asarray(x, f) for x in (self.learning_rate, self.temperature, ev, self.sharing, self.bonus_coef, self.noise_rate, self.entropy_coef, self.ucb_b0))
+            *(jnp.asarray(x, f) for x in (self.learning_rate, self.temperature, ev, self.sharing, self.bonus_coef, self.noise_rate,
+                                          self.entropy_coef, self.ucb_b0))
         )
 
 

@@ -26,18 +26,26 @@ class TinyLM(NamedTuple):
     tokenizer: object
 
 
-def make_tiny_lm(seed: int = 0, **overrides) -> TinyLM:
-    import jax
-
-    from real.lab.model import LlamaConfig, init_params
+def tiny_lm_config(**overrides):
+    """A 2-layer width-32 Llama config (4 query / 2 KV heads, 64 positions) over the character vocabulary."""
+    from real.lab.model import LlamaConfig
     from real.lab.tokenizer import CharTokenizer
 
-    tk = CharTokenizer()
-    kw = dict(vocab_size=tk.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+    kw = dict(vocab_size=CharTokenizer().vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
               num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
     kw.update(overrides)
-    cfg = LlamaConfig(**kw)
-    return TinyLM(cfg, init_params(cfg, jax.random.key(seed)), tk)
+    return LlamaConfig(**kw)
+
+
+def make_tiny_lm(seed: int = 0, **overrides) -> TinyLM:
+    """``tiny_lm_config(**overrides)`` with weights initialised from ``jax.random.key(seed)`` and the tokenizer."""
+    import jax
+
+    from real.lab.model import init_params
+    from real.lab.tokenizer import CharTokenizer
+
+    cfg = tiny_lm_config(**overrides)
+    return TinyLM(cfg, init_params(cfg, jax.random.key(seed)), CharTokenizer())
 
 
 def check_summary(path: Path, name: str) -> dict:
@@ -64,3 +72,15 @@ def toy_run_config():
         sft={"steps": 20, "batch_size": 16, "target_pass_at_1": 1.0, "eval_every": 5, "validation_samples": 2},
         rl={"steps": 2, "batch_problems": 4, "n_rollouts": 4, "checkpoint_every": 1},
         evaluation={"n_samples": 4})
+
+
+def run_quick(module, tmp_path, files) -> tuple[dict, Path, dict]:
+    """Run an experiment module's quick mode into ``tmp_path``; check that ``files`` exist in its folder and that
+    ``summary.json`` follows the results convention and holds the returned claims. Returns (out, folder, summary)."""
+    out = module.run(quick=True, results_dir=tmp_path)
+    folder = Path(tmp_path) / module.NAME
+    for name in ("summary.json", *files):
+        assert (folder / name).is_file(), name
+    summary = check_summary(folder / "summary.json", module.NAME)
+    assert summary["claims"] == out["claims"]
+    return out, folder, summary

@@ -26,14 +26,15 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import brentq
 
-from common.checks import is_concrete as _is_concrete, as_float_array
+from common.checks import as_float_array
+from common.checks import is_concrete as _is_concrete
 
 __all__ = [
     "grpo_advantage",

@@ -36,7 +36,8 @@ Song, Kempe, Munos 2025, "Outcome-based Exploration for LLM Reasoning", arXiv:25
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -71,7 +72,8 @@ class AdvContext(NamedTuple):
     ucb_b0: jax.Array
 
 
-def make_context(rewards, *, entropy=None, answer_counts=None, log_probs=None, bonus_coef=0.2, noise_rate=0.1, entropy_coef=0.01, ucb_b0=0.5) -> AdvContext:
+def make_context(rewards, *, entropy=None, answer_counts=None, log_probs=None, bonus_coef=0.2, noise_rate=0.1, entropy_coef=0.01,
+                 ucb_b0=0.5) -> AdvContext:
     """An AdvContext with neutral defaults for missing per-rollout fields (for tests and analyses)."""
     r = jnp.asarray(rewards)
     f = jnp.result_type(float)

@@ -34,7 +34,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common.checks import is_concrete as _is_concrete, as_count_array, as_float_array
+from common.checks import as_count_array, as_float_array
+from common.checks import is_concrete as _is_concrete
 
 __all__ = [
     "ucb_bonus",

@@ -23,7 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from common.checks import is_concrete as _is_concrete, as_float_array
+from common.checks import as_float_array
+from common.checks import is_concrete as _is_concrete
 
 __all__ = [
     "mean_probability_reward",

@@ -36,10 +36,10 @@ import itertools
 import math
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
-from typing import Callable, Iterable, Sequence
+from functools import cache, lru_cache
 
 import numpy as np
 import sympy as sp
@@ -234,7 +234,7 @@ def passk_adv_numerators(N, n_neg, k):
     return 1 - rbar, 1 - rbar - passk_neg_ratio(N, n_neg, k)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _group_tallies(N: int, k: int) -> tuple[int, tuple[int, ...], tuple[tuple[int, ...], ...]]:
     """Enumerate every k-subset of N labelled rollouts once.
 

@@ -40,8 +40,8 @@ Both agree with brute-force enumeration to 1e-12 (tests/test_voting.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import jax
 import jax.numpy as jnp

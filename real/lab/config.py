@@ -21,27 +21,13 @@ a run of another setting. Every check raises ``ValueError`` naming the field, e.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 
+from common.checks import check_int, check_number
 from real.lab.model import LlamaConfig
 
 __all__ = ["TaskConfig", "SFTConfig", "RLConfig", "EvalConfig", "RunConfig", "QUICK", "FULL", "setting_differences",
            "flatten_setting"]
-
-
-def _positive_int(name: str, value, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}: must be an integer >= {minimum}, got {value!r}")
-
-
-def _number(name: str, value, *, low=None, high=None, low_open: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name}: must be a finite number, got {value!r}")
-    if low is not None and (value <= low if low_open else value < low):
-        raise ValueError(f"{name}: must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and value > high:
-        raise ValueError(f"{name}: must be <= {high}, got {value!r}")
 
 
 def _ops(name: str, value) -> None:
@@ -70,11 +56,11 @@ class TaskConfig:
 
     def __post_init__(self):
         for f in ("sft_problems", "rl_pool", "test_problems", "validation_problems"):
-            _positive_int(f"task.{f}", getattr(self, f))
+            check_int(f"task.{f}", getattr(self, f))
         for f in ("sft_ops", "rl_ops", "test_ops", "validation_ops"):
             _ops(f"task.{f}", getattr(self, f))
         for f in ("sft_seed_offset", "test_seed_offset", "rl_seed_offset", "validation_seed_offset"):
-            _positive_int(f"task.{f}", getattr(self, f), 0)
+            check_int(f"task.{f}", getattr(self, f), 0)
 
 
 @dataclass(frozen=True)
@@ -101,15 +87,15 @@ class SFTConfig:
 
     def __post_init__(self):
         for f in ("steps", "batch_size", "seq_len", "eval_every", "validation_samples", "validation_max_tokens"):
-            _positive_int(f"sft.{f}", getattr(self, f))
-        _positive_int("sft.warmup", self.warmup, 0)
-        _positive_int("sft.validation_seed_offset", self.validation_seed_offset, 0)
-        _number("sft.learning_rate", self.learning_rate, low=0, low_open=True)
-        _number("sft.final_lr_fraction", self.final_lr_fraction, low=0, high=1)
-        _number("sft.weight_decay", self.weight_decay, low=0)
-        _number("sft.max_grad_norm", self.max_grad_norm, low=0, low_open=True)
+            check_int(f"sft.{f}", getattr(self, f))
+        check_int("sft.warmup", self.warmup, 0)
+        check_int("sft.validation_seed_offset", self.validation_seed_offset, 0)
+        check_number("sft.learning_rate", self.learning_rate, low=0, low_open=True)
+        check_number("sft.final_lr_fraction", self.final_lr_fraction, low=0, high=1)
+        check_number("sft.weight_decay", self.weight_decay, low=0)
+        check_number("sft.max_grad_norm", self.max_grad_norm, low=0, low_open=True)
         if self.target_pass_at_1 is not None:
-            _number("sft.target_pass_at_1", self.target_pass_at_1, low=0, high=1)
+            check_number("sft.target_pass_at_1", self.target_pass_at_1, low=0, high=1)
 
 
 @dataclass(frozen=True)
@@ -144,22 +130,22 @@ class RLConfig:
         from theory.advantage_registry import ADVANTAGES
 
         for f in ("steps", "batch_problems", "n_rollouts", "k", "ppo_epochs", "max_tokens", "checkpoint_every"):
-            _positive_int(f"rl.{f}", getattr(self, f))
+            check_int(f"rl.{f}", getattr(self, f))
         if self.advantage not in ADVANTAGES:
             raise ValueError(f"rl.advantage: unknown name {self.advantage!r}; known: {', '.join(sorted(ADVANTAGES))}")
         if self.k > self.n_rollouts:
             raise ValueError(f"rl.k: must be <= rl.n_rollouts = {self.n_rollouts}, got {self.k}")
         if self.advantage == "passk_full" and self.n_rollouts % self.k:
             raise ValueError(f"rl.k: passk_full needs rl.n_rollouts = {self.n_rollouts} divisible by k, got {self.k}")
-        _number("rl.bonus_coef", self.bonus_coef)
-        _number("rl.noise_rate", self.noise_rate, low=0, high=1)
-        _number("rl.entropy_coef", self.entropy_coef)
-        _number("rl.ucb_b0", self.ucb_b0)
-        _number("rl.learning_rate", self.learning_rate, low=0, low_open=True)
-        _number("rl.weight_decay", self.weight_decay, low=0)
-        _number("rl.max_grad_norm", self.max_grad_norm, low=0, low_open=True)
-        _number("rl.clip_eps", self.clip_eps, low=0, low_open=True)
-        _number("rl.temperature", self.temperature, low=0, low_open=True)
+        check_number("rl.bonus_coef", self.bonus_coef)
+        check_number("rl.noise_rate", self.noise_rate, low=0, high=1)
+        check_number("rl.entropy_coef", self.entropy_coef)
+        check_number("rl.ucb_b0", self.ucb_b0)
+        check_number("rl.learning_rate", self.learning_rate, low=0, low_open=True)
+        check_number("rl.weight_decay", self.weight_decay, low=0)
+        check_number("rl.max_grad_norm", self.max_grad_norm, low=0, low_open=True)
+        check_number("rl.clip_eps", self.clip_eps, low=0, low_open=True)
+        check_number("rl.temperature", self.temperature, low=0, low_open=True)
 
 
 @dataclass(frozen=True)
@@ -174,11 +160,11 @@ class EvalConfig:
     seed_offset: int = 100
 
     def __post_init__(self):
-        _positive_int("evaluation.n_samples", self.n_samples)
-        _positive_int("evaluation.max_tokens", self.max_tokens)
-        _positive_int("evaluation.seed_offset", self.seed_offset, 0)
-        _number("evaluation.temperature", self.temperature, low=0)
-        _number("evaluation.top_p", self.top_p, low=0, low_open=True, high=1)
+        check_int("evaluation.n_samples", self.n_samples)
+        check_int("evaluation.max_tokens", self.max_tokens)
+        check_int("evaluation.seed_offset", self.seed_offset, 0)
+        check_number("evaluation.temperature", self.temperature, low=0)
+        check_number("evaluation.top_p", self.top_p, low=0, low_open=True, high=1)
 
 
 def _default_model() -> LlamaConfig:
@@ -209,7 +195,7 @@ class RunConfig:
         for name, cls in SECTIONS.items():
             if not isinstance(getattr(self, name), cls):
                 raise ValueError(f"{name}: must be a {cls.__name__}, got {type(getattr(self, name)).__name__}")
-        _positive_int("seed", self.seed, 0)
+        check_int("seed", self.seed, 0)
         vocab = CharTokenizer().vocab_size
         if self.model.vocab_size != vocab:
             raise ValueError(f"model.vocab_size: must equal the tokenizer's vocabulary ({vocab}), got {self.model.vocab_size}")
@@ -220,7 +206,7 @@ class RunConfig:
                              f"operations plus {max(self.rl.max_tokens, self.evaluation.max_tokens)} new tokens need {need} "
                              f"positions, got {self.model.max_position_embeddings}")
 
-    def replace(self, **sections) -> "RunConfig":
+    def replace(self, **sections) -> RunConfig:
         """A copy with some fields replaced: ``cfg.replace(rl={"advantage": "ucb"}, seed=1)`` (a dict edits
         fields of a section; a section object replaces it)."""
         kw = {}
@@ -240,7 +226,7 @@ class RunConfig:
         return out
 
     @classmethod
-    def from_dict(cls, doc: dict) -> "RunConfig":
+    def from_dict(cls, doc: dict) -> RunConfig:
         """Inverse of :meth:`to_dict`; unknown sections or fields are errors naming them, missing ones take defaults."""
         if not isinstance(doc, dict):
             raise ValueError(f"setting: expected an object, got {type(doc).__name__}")

@@ -29,14 +29,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from real.lab.config import RLConfig
 from real.lab.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
+from real.lab.config import RLConfig
 from real.lab.model import LlamaConfig, sequence_logits, token_log_probs
 from real.lab.samplers.interface import SamplingRequest
 from real.lab.samplers.jax import JaxSampler
 from real.lab.task import check_answer
-from real.logs.answers import extract_answer
 from real.lab.tokenizer import CharTokenizer
+from real.logs.answers import extract_answer
 from theory.advantage_registry import AdvContext, get_advantage
 
 
@@ -176,7 +176,7 @@ def make_optimizer(cfg: RLConfig) -> optax.GradientTransformation:
     return _optimizer(float(cfg.learning_rate), float(cfg.weight_decay), float(cfg.max_grad_norm))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _optimizer(learning_rate: float, weight_decay: float, max_grad_norm: float) -> optax.GradientTransformation:
     return optax.chain(optax.clip_by_global_norm(max_grad_norm), optax.adamw(learning_rate, weight_decay=weight_decay))
 

@@ -12,6 +12,7 @@ the starting point RLVR papers study.
 from __future__ import annotations
 
 import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np

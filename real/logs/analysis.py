@@ -52,8 +52,7 @@ import numpy as np
 
 from common.bootstrap import bootstrap_mean, bootstrap_weights
 from real.logs.table import CountsTable
-from theory.coverage import (cumulative_coverage, even_split, evenly_spaced, jaccard_matrix, nestedness, rotation,
-                             transitions)
+from theory.coverage import cumulative_coverage, even_split, evenly_spaced, jaccard_matrix, nestedness, rotation, transitions
 from theory.passk import greedy_budget_allocation, pass_at_k, union_pass_at_k
 from theory.voting import maj_at_k
 

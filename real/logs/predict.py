@@ -56,7 +56,7 @@ For every model maj@1 = pass@1, so the predicted SC gain at K = 1 is exactly 0; 
 model's maj@K minus the model's pass@1, per problem.
 
 Intervals. The dataset-level value (mean over the problems evaluated at a checkpoint, n > 0) gets a 95%
-percentile bootstrap interval over problems (``real.logs.analysis.bootstrap_weights``: problems resampled with
+percentile bootstrap interval over problems (``common.bootstrap.bootstrap_weights``: problems resampled with
 replacement, the fitted prior held fixed); pass@1, maj@K and SC gain use the same resamples. The interval
 describes problem-sampling variability of the prediction, not model error.
 
@@ -71,8 +71,8 @@ import numpy as np
 from scipy import optimize, special
 
 from common.bootstrap import CI_LEVEL, bootstrap_mean, bootstrap_weights
-from real.logs.table import CountsTable
 from common.checks import as_count_array
+from real.logs.table import CountsTable
 from theory.passk import BetaBinomialFit, fit_beta_binomial
 from theory.voting import TIE_RULES, correlated_plurality_accuracy, plurality_accuracy
 

@@ -35,8 +35,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from common.atomic import atomic_write_bytes, atomic_write_text
-
-from common.figures import save_figure
+from common.figures import pyplot, save_figure
 
 MAX_ROWS_SHOWN = 40  # checkpoints listed in the report's key-number table (all are in the CSV)
 MAX_FLAGGED_SHOWN = 30
@@ -128,10 +127,7 @@ def _x_axis(results: dict):
 
 def _figures(results: dict, fig_dir: Path) -> list[tuple[str, str]]:
     """Render the figures; returns (file name, caption) pairs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     out = []
     m = results["metrics"]
@@ -532,7 +528,8 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
                "ks": m["ks"], "K": K, "notes": results.get("notes", []), "checkpoint_summary": summary_rows,
                "flagged_negative_sc": [{k: v for k, v in d.items()} for d in flagged],
                "coverage": None if not cov.get("available") else {
-                   "k": cov["k"], "K": cov["K"], "rotation": cov["rotation"], "rotation_soft": cov["rotation_soft"], "best_single": cov["best_single"],
+                   "k": cov["k"], "K": cov["K"], "rotation": cov["rotation"], "rotation_soft": cov["rotation_soft"],
+                   "best_single": cov["best_single"],
                    "unions": cov["unions"], "nested": {k: v["nested"] for k, v in cov["unsolvable"].items()}},
                "cross_checkpoint_majority": cross.get("rows") if cross.get("available") else cross.get("reason"),
                "import_report": None if import_report is None else {k: import_report.get(k) for k in

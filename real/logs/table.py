@@ -107,7 +107,7 @@ class CountsTable:
             raise ValueError("answer_counts: this table holds only n_samples/n_correct; majority-vote analyses need per-answer counts")
         return np.concatenate([self.answer_counts, self.n_null[..., None]], axis=-1), self.answer_counts.shape[2]
 
-    def select(self, checkpoints=None, problems=None) -> "CountsTable":
+    def select(self, checkpoints=None, problems=None) -> CountsTable:
         """Sub-table on the given checkpoint and problem indices (integer arrays or slices)."""
         ci = np.arange(len(self.checkpoints))[checkpoints if checkpoints is not None else slice(None)]
         pi = np.arange(len(self.problem_ids))[problems if problems is not None else slice(None)]

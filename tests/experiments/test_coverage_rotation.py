@@ -1,20 +1,17 @@
 """coverage_rotation in quick mode: files, summary schema and the claims quick mode supports."""
 
 import numpy as np
+from helpers import run_quick
 
 from experiments import coverage_rotation
-from helpers import check_summary
 from sim.checkpoints import load_checkpoints
 
 
 def test_coverage_rotation_quick(tmp_path):
-    out = coverage_rotation.run(quick=True, results_dir=tmp_path)
-    d = tmp_path / coverage_rotation.NAME
-    for name in ("summary.json", "checkpoints.npz", "data.csv", "jaccard_heatmap.png", "retention_acquisition.png",
-                 "passk_union_vs_single.png", "rotation_vs_sharing.png"):
-        assert (d / name).is_file(), name
-    summary = check_summary(d / "summary.json", coverage_rotation.NAME)
-    assert "setting" in summary and summary["claims"] == out["claims"] and len(summary["claims"]) == 6
+    out, d, summary = run_quick(coverage_rotation, tmp_path, ("checkpoints.npz", "data.csv", "jaccard_heatmap.png",
+                                                           "retention_acquisition.png", "passk_union_vs_single.png",
+                                                           "rotation_vs_sharing.png"))
+    assert "setting" in summary and len(summary["claims"]) == 6
     ck = load_checkpoints(d)
     assert ck["answer_probs"].shape == (coverage_rotation.CONFIG.n_checkpoints, coverage_rotation.N_TEST, 8)
     header = (d / "data.csv").read_text().splitlines()[0]

@@ -17,6 +17,8 @@ def test_toy_experiment_writes_claims_beside_the_run(tmp_path):
     assert s["claims"] == out["claims"] and len(s["claims"]) == 6 and s["steps"] == [0, 1, 2]
     assert s["setting"] == cfg.to_dict()
     assert s["validation"]["eta"]["max_relative_deviation"] < 1e-4  # eta on real rollouts = theory (GRPO)
+    for row in s["validation"]["negative_sc_checkpoints"]:  # the analysis' flagged rows, with their interval
+        assert row["sc_gain"] < 0 and row["sc_low"] <= row["sc_gain"] <= row["sc_high"] and set(row["attribution"])
     # a rerun of another setting replaces the folder (results/ is output); the new setting is recorded
     other = cfg.replace(rl={"advantage": "ucb_con"})
     out2 = real_rlvr.run(results_dir=tmp_path, cfg=other, log=lambda s: None)

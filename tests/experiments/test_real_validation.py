@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 import pytest
+from helpers import SHARED_DATA as SHARED
 
 from experiments import real_validation as rv
 
-from helpers import SHARED_DATA as SHARED
 HAVE_DATA = (SHARED / rv.GSM8K_FILE).is_file() and (SHARED / rv.PYTHIA_FILE).is_file()
 NO_DATA = "../shared/data (gsm8k-codex-k10, pythia-math-coverage) is absent on this machine"
 

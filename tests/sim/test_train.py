@@ -6,7 +6,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from theory.advantage_registry import ADVANTAGES
 from sim.bank import BankConfig, make_bank
 from sim.metrics import answer_probs
 from sim.policy import PolicyConfig, init_policy, logits, strategy_entropy
@@ -21,6 +20,7 @@ from sim.train import (
     train_step,
     update_from_rollouts,
 )
+from theory.advantage_registry import ADVANTAGES
 
 P, S, M = 24, 6, 4
 CFG = TrainConfig(n_steps=20, batch_size=6, n_rollouts=8, checkpoint_every=5, advantage="ucb", learning_rate=0.1, eval_temperature=0.5)
@@ -99,7 +99,8 @@ def test_vmap_over_numeric_config_and_epsilon(small):
 def _compare_with_reference(advantage, optimizer, steps=3):
     bank = make_bank(BankConfig(n_problems=10, n_strategies=5, n_answers=4, n_clusters=2, clusters_per_strategy=1, q_lo=0.2), jax.random.key(0))
     policy = init_policy(PolicyConfig(), jax.random.key(1), 10, 5)
-    cfg = TrainConfig(n_steps=1, batch_size=4, n_rollouts=6, checkpoint_every=1, advantage=advantage, optimizer=optimizer, k=2, sharing=0.3, learning_rate=0.2, temperature=0.7)
+    cfg = TrainConfig(n_steps=1, batch_size=4, n_rollouts=6, checkpoint_every=1, advantage=advantage, optimizer=optimizer, k=2, sharing=0.3,
+                      learning_rate=0.2, temperature=0.7)
     hyper = cfg.hyper()
     state = init_state(cfg, policy, bank)
     ref = RefState(u=np.asarray(policy.u, np.float64), v=np.asarray(policy.v, np.float64), counts=np.zeros((10, 4)))
@@ -146,7 +147,8 @@ def test_jax_step_matches_numpy_reference_float32():
 
 def test_grpo_learning_smoke_test():
     """200 GRPO steps on an easy bank raise exact pass@1 well above the base policy's."""
-    bank = make_bank(BankConfig(n_problems=64, n_strategies=8, n_answers=4, n_clusters=4, clusters_per_strategy=2, q_hi=0.8, q_lo=0.1, min_solvers=2, epsilon=0.05), jax.random.key(5))
+    bank = make_bank(BankConfig(n_problems=64, n_strategies=8, n_answers=4, n_clusters=4, clusters_per_strategy=2, q_hi=0.8, q_lo=0.1,
+                                min_solvers=2, epsilon=0.05), jax.random.key(5))
     policy = init_policy(PolicyConfig(), jax.random.key(6), 64, 8)
     cfg = TrainConfig(n_steps=200, batch_size=16, n_rollouts=8, checkpoint_every=50, advantage="grpo", learning_rate=0.1)
     out = make_run(cfg)(jax.random.key(7), bank, policy, cfg.hyper())

@@ -8,9 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from theory.advantage_registry import ADVANTAGES, get_advantage, make_context
 from sim.policy import strategy_entropy
 from theory.advantage import grpo_advantage, passk_analytic_advantage
+from theory.advantage_registry import ADVANTAGES, get_advantage, make_context
 from theory.exploration import batch_bonus, ucb_bonus
 
 REQUIRED = {

@@ -12,15 +12,13 @@ import os
 import subprocess
 import sys
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
 import sympy as sp
+from helpers import REPO_ROOT as ROOT
 
 from theory import symbolic as S
-
-from helpers import REPO_ROOT as ROOT
 
 
 @pytest.fixture(scope="module")

@@ -66,7 +66,8 @@ def test_abstention_never_wins(raw, n, tie, missing):
 
 
 @settings(max_examples=40, deadline=None)
-@given(counts=st.lists(st.integers(0, 4), min_size=2, max_size=4).filter(lambda c: 1 <= sum(c) <= 9), tie=st.sampled_from(V.TIE_RULES), data=st.data())
+@given(counts=st.lists(st.integers(0, 4), min_size=2, max_size=4).filter(lambda c: 1 <= sum(c) <= 9), tie=st.sampled_from(V.TIE_RULES),
+       data=st.data())
 def test_maj_at_k_matches_subset_enumeration(counts, tie, data):
     k = data.draw(st.integers(1, sum(counts)))
     correct = data.draw(st.integers(0, len(counts) - 1))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+from common.checks import check_int, check_number
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,7 @@ class SamplingRequest:
     def __post_init__(self):
         if not self.prompts or not all(isinstance(p, str) for p in self.prompts):
             raise ValueError("prompts: must be a non-empty list of strings")
-        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
-            raise ValueError(f"n: must be an integer >= 1, got {self.n!r}")
-        if not (self.temperature >= 0 and np.isfinite(self.temperature)):
-            raise ValueError(f"temperature: must be >= 0, got {self.temperature!r}")
-        if not (0 < self.top_p <= 1):
-            raise ValueError(f"top_p: must be in (0, 1], got {self.top_p!r}")
-        if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens < 1:
-            raise ValueError(f"max_tokens: must be an integer >= 1, got {self.max_tokens!r}")
+        check_int("n", self.n)
+        check_number("temperature", self.temperature, low=0)
+        check_number("top_p", self.top_p, low=0, low_open=True, high=1)
+        check_int("max_tokens", self.max_tokens)

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from real.logs.formats.files import file_kind, json_lines, peek_fields
 from real.logs.formats.mapped import our_names, renamed
-from real.logs.schema import (ImportReport, NoRecordsError, RowError, as_answer, cell_axes, convert_field, label_field,
-                              require_fields)
+from real.logs.schema import ImportReport, NoRecordsError, RowError, as_answer, cell_axes, convert_field, label_field, require_fields
 from real.logs.table import CountsTable, from_answer_counts
 
 

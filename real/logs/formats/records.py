@@ -25,8 +25,7 @@ import numpy as np
 
 from real.logs.formats.files import csv_rows, file_kind, json_lines
 from real.logs.formats.mapped import coerce_csv_cells, renamer
-from real.logs.schema import (NUMERIC_OPTIONAL, REQUIRED, Batch, Columns, ImportReport, arrow_types_ok, batch_from_arrow,
-                              validate_record)
+from real.logs.schema import NUMERIC_OPTIONAL, REQUIRED, Batch, Columns, ImportReport, arrow_types_ok, batch_from_arrow, validate_record
 
 
 def read_records(path: Path, report: ImportReport, mapping=None, fast: bool = True) -> Batch:

@@ -7,17 +7,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import tiny_lm_config
 
-from real.lab.evaluate import load_problems, sample_records
 from real.lab.checkpoints import save_checkpoint
+from real.lab.evaluate import load_problems, sample_records
 from real.lab.hf_export import export_hf
-from real.lab.model import LlamaConfig, init_params, sequence_logits, token_log_probs
+from real.lab.model import init_params, sequence_logits, token_log_probs
 from real.lab.samplers.interface import Completion, SamplingRequest
 from real.lab.tokenizer import CharTokenizer
 
 TK = CharTokenizer()
-CFG = LlamaConfig(vocab_size=TK.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
+CFG = tiny_lm_config()
 
 
 @pytest.fixture(scope="module")
@@ -59,10 +59,12 @@ class _Scripted:
 def test_sample_records_grade_by_answer_equivalence():
     problems = [{"problem_id": "a", "prompt": "p1", "gold": "0.5"}, {"problem_id": "b", "prompt": "p2", "gold": "4"}]
     texts = {"p1": ["so #### 1/2", "\\boxed{\\frac{1}{2}}", "no idea"], "p2": ["The answer is 4.", "#### 5", "3+1=4"]}
-    recs = sample_records(_Scripted(texts), problems, checkpoint=7, n=3)
+    recs = sample_records(_Scripted(texts), problems, checkpoint="ckpt7", n=3)
     got = [(r["checkpoint"], r["problem_id"], r["sample_index"], r["answer"], r["correct"]) for r in recs]
-    assert got == [("7", "a", 0, "1/2", True), ("7", "a", 1, "\\frac{1}{2}", True), ("7", "a", 2, None, False),
-                   ("7", "b", 0, "4", True), ("7", "b", 1, "5", False), ("7", "b", 2, "4", True)]
+    assert got == [("ckpt7", "a", 0, "1/2", True), ("ckpt7", "a", 1, "\\frac{1}{2}", True), ("ckpt7", "a", 2, None, False),
+                   ("ckpt7", "b", 0, "4", True), ("ckpt7", "b", 1, "5", False), ("ckpt7", "b", 2, "4", True)]
+    # the checkpoint label is written as given: a step number stays a number (the lab's checkpoints sort by step)
+    assert {r["checkpoint"] for r in sample_records(_Scripted(texts), problems, checkpoint=7, n=1)} == {7}
     assert recs[0]["logprob"] == -0.75 and recs[0]["n_tokens"] == 2 and recs[0]["gold"] == "0.5"
 
 
@@ -90,8 +92,8 @@ def test_problems_file_reads_ids_and_golds_as_strings(tmp_path):
 def test_cli_evaluates_hf_and_our_checkpoints_into_records_analyze_reads(params, tmp_path, capsys):
     pytest.importorskip("transformers")
     from real.__main__ import main
-    from real.logs.importers import load_counts
     from real.lab.task import make_problems
+    from real.logs.importers import load_counts
 
     export_hf(tmp_path / "hf", params, CFG, TK)
     save_checkpoint(tmp_path / "ours", params, CFG)

@@ -7,16 +7,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from helpers import tiny_lm_config
 
 from real.lab.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
-
 from real.lab.hf_export import export_hf
-from real.lab.model import LlamaConfig, init_params, sequence_logits
+from real.lab.model import init_params, sequence_logits
 from real.lab.tokenizer import CharTokenizer
 
 TK = CharTokenizer()
-CFG = LlamaConfig(vocab_size=TK.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
+CFG = tiny_lm_config()
 
 
 def _params():

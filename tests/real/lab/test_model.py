@@ -4,18 +4,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import tiny_lm_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from real.lab.model import LlamaConfig, forward, init_cache, init_params, sequence_logits, token_log_probs
+from real.lab.model import forward, init_cache, init_params, sequence_logits, token_log_probs
 from real.lab.samplers.interface import SamplingRequest
 from real.lab.samplers.jax import JaxSampler, filter_logits
 from real.lab.task import apply_op, check_answer, make_problems
 from real.lab.tokenizer import CharTokenizer
 
 TK = CharTokenizer()
-CFG = LlamaConfig(vocab_size=TK.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
+CFG = tiny_lm_config()
 
 
 @pytest.fixture(scope="module")

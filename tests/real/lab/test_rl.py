@@ -8,11 +8,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import tiny_lm_config
 
 from real.lab.checkpoints import load_checkpoint
-from real.lab.model import LlamaConfig, init_params, sequence_logits, token_log_probs
-from real.lab.rl import (RLConfig, advantage_key, clipped_loss, compute_advantages, history_from_json, history_to_json,
-                         pack_rollouts, rewards_of, rollout_context, train_rl)
+from real.lab.model import init_params, sequence_logits, token_log_probs
+from real.lab.rl import (
+    RLConfig,
+    advantage_key,
+    clipped_loss,
+    compute_advantages,
+    history_from_json,
+    history_to_json,
+    pack_rollouts,
+    rewards_of,
+    rollout_context,
+    train_rl,
+)
 from real.lab.samplers.interface import Completion, SamplingRequest
 from real.lab.samplers.jax import JaxSampler
 from real.lab.task import make_problems
@@ -20,8 +31,7 @@ from real.lab.tokenizer import CharTokenizer
 from theory.advantage_registry import ADVANTAGES
 
 TK = CharTokenizer()
-CFG = LlamaConfig(vocab_size=TK.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                  num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=64)
+CFG = tiny_lm_config(num_key_value_heads=4)
 PROBLEMS = make_problems(6, [1, 2], seed=3)
 QUIET = dict(tokenizer=TK, log=lambda s: None)
 
@@ -161,7 +171,7 @@ def test_trainer_logs_the_closed_form_advantages(name, tiny_lm, tmp_path):
 def test_every_registered_advantage_trains(name, tiny_lm, tmp_path):
     cfg = RLConfig(steps=1, batch_problems=2, n_rollouts=4, k=2, max_tokens=8, checkpoint_every=1, advantage=name)
     _, logs = train_rl(tiny_lm.params, tiny_lm.config, PROBLEMS, cfg, tmp_path, tokenizer=tiny_lm.tokenizer, log=lambda s: None)
-    assert [l["step"] for l in logs] == [1] and math.isfinite(logs[0]["loss"])
+    assert [entry["step"] for entry in logs] == [1] and math.isfinite(logs[0]["loss"])
     assert set(logs[0]) == {"step", "reward", "loss", "eta", "n_pos", "eta_per_group"} and len(logs[0]["eta_per_group"]) == 2
     assert all(math.isfinite(x) for x in logs[0]["eta_per_group"])
     *_, step, meta = load_checkpoint(tmp_path / "step_1")
@@ -208,11 +218,11 @@ def test_training_resumes_exactly(tmp_path):
     params = init_params(CFG, jax.random.key(0))
     cfg = RLConfig(steps=3, batch_problems=4, n_rollouts=4, max_tokens=12, checkpoint_every=1, learning_rate=1e-3)
     straight, logs = train_rl(params, CFG, PROBLEMS, cfg, tmp_path / "a", **QUIET)
-    assert [l["step"] for l in logs] == [1, 2, 3]
+    assert [entry["step"] for entry in logs] == [1, 2, 3]
     two = RLConfig(**{**cfg.__dict__, "steps": 2})
     train_rl(params, CFG, PROBLEMS, two, tmp_path / "b", **QUIET)
     resumed, logs_b = train_rl(params, CFG, PROBLEMS, cfg, tmp_path / "b", **QUIET)
-    assert [l["step"] for l in logs_b] == [3]
+    assert [entry["step"] for entry in logs_b] == [3]
     for x, y in zip(jax.tree.leaves(straight), jax.tree.leaves(resumed)):
         np.testing.assert_allclose(x, y, atol=1e-6)
     assert sorted(d.name for d in (tmp_path / "b").iterdir()) == ["step_0", "step_1", "step_2", "step_3"]
@@ -226,7 +236,7 @@ def test_ucb_resume_restores_the_answer_history(tiny_lm, tmp_path):
     one = RLConfig(**{**cfg.__dict__, "steps": 1})
     train_rl(tiny_lm.params, tiny_lm.config, PROBLEMS, one, tmp_path / "b", **kw)
     resumed, logs_b = train_rl(tiny_lm.params, tiny_lm.config, PROBLEMS, cfg, tmp_path / "b", **kw)
-    assert [l["step"] for l in logs_b] == [2] and logs_b[0] == logs[1]
+    assert [entry["step"] for entry in logs_b] == [2] and logs_b[0] == logs[1]
     for x, y in zip(jax.tree.leaves(straight), jax.tree.leaves(resumed)):
         np.testing.assert_allclose(x, y, atol=1e-6)
     metas = [load_checkpoint(tmp_path / d / "step_2")[-1] for d in ("a", "b")]

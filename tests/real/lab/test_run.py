@@ -4,7 +4,6 @@ resume guard: a folder holding a run of another setting is refused, naming the f
 import json
 
 import pytest
-
 from helpers import toy_run_config
 
 from real.lab.config import QUICK

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from real.logs.answers import AnswerEquivalence, extract_answer, normalize_answer
 
-
 # ------------------------------------------------------------------------------------------ extraction
 
 @pytest.mark.parametrize("text, expected", [

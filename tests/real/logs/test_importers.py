@@ -15,13 +15,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import SHARED_DATA as SHARED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from real.logs.importers import detect_format, load_counts
 from real.logs.schema import ImportReport, NoRecordsError, records_to_counts
-
-from helpers import SHARED_DATA as SHARED
 
 
 def write_jsonl(path, objs, raw_lines=()):

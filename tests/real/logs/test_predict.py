@@ -8,7 +8,6 @@ import pytest
 from scipy import integrate, stats
 from scipy.special import gammaln
 
-from real.logs.table import CountsTable, from_answer_counts
 from real.logs.predict import (
     MODELS,
     dirichlet_loo_loglik,
@@ -21,6 +20,7 @@ from real.logs.predict import (
     predict_plugin,
     predict_sc,
 )
+from real.logs.table import CountsTable, from_answer_counts
 from theory.brute_force import compositions, plurality_by_enumeration, vote_credit
 from theory.passk import fit_beta_binomial
 from theory.voting import correlated_plurality_accuracy, majority_accuracy, plurality_accuracy

@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from real.logs.analysis import analyze
-from real.logs.table import CountsTable, from_answer_counts
 from real.logs.report import rows_to_arrow, write_report
+from real.logs.table import CountsTable, from_answer_counts
 
 
 def _table():

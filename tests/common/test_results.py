@@ -1,0 +1,24 @@
+"""The results convention: summary.json with claims (non-finite values become null), one line per claim."""
+
+import json
+
+from common.results import Claim, format_claim, write_summary
+
+
+def test_summary_schema(tmp_path):
+    claims = [Claim("a number is small", True, 0.25, 1.0), Claim("a thing holds", False, float("nan"), None)]
+    path = write_summary("demo", claims, results_dir=tmp_path, extra_field=3)
+    assert path == tmp_path / "demo" / "summary.json"
+    data = json.loads(path.read_text())
+    assert data["name"] == "demo" and data["extra_field"] == 3
+    assert data["claims"] == [
+        {"claim": "a number is small", "holds": True, "value": 0.25, "threshold": 1.0},
+        {"claim": "a thing holds", "holds": False, "value": None, "threshold": None},
+    ]
+    other = write_summary("demo", claims, folder=tmp_path / "elsewhere")
+    assert other == tmp_path / "elsewhere" / "summary.json"
+
+
+def test_format_claim():
+    assert format_claim(Claim("x is small", True, 0.123456, 1.0)) == "[ok] x is small: 0.1235 (threshold 1)"
+    assert format_claim({"claim": "y", "holds": False, "value": None, "threshold": None}) == "[NO] y: n/a"
