@@ -103,8 +103,10 @@ def validate(table, res: dict, logs: list, cfg: RunConfig) -> tuple[list, dict]:
     N = cfg.rl.n_rollouts
     name = cfg.rl.advantage
     curve = eta_curve(name, N, cfg.rl.k)
-    theory_eta = curve[n_pos] if n_pos.size and curve is not None else np.zeros(0)
-    eta_dev = float(np.max(np.abs(eta_meas - theory_eta) / np.maximum(theory_eta, 1e-6))) if n_pos.size and curve is not None else float("nan")
+    eta_dev = float("nan")
+    if curve is not None and n_pos.size:
+        theory_eta = curve[n_pos]
+        eta_dev = float(np.max(np.abs(eta_meas - theory_eta) / np.maximum(theory_eta, 1e-6)))
     # the base model (first checkpoint): per-problem success rates spread over (0, 1), wrong answers varied
     bc, bn = table.n_correct[0], table.n_samples[0]
     spread = float(np.mean((bc > 0) & (bc < bn)))

@@ -199,8 +199,10 @@ class RunConfig:
         vocab = CharTokenizer().vocab_size
         if self.model.vocab_size != vocab:
             raise ValueError(f"model.vocab_size: must equal the tokenizer's vocabulary ({vocab}), got {self.model.vocab_size}")
-        need = max(len(f"Q:{'0+' * n}0=") + 1 for n in self.task.test_ops + self.task.rl_ops) + max(
-            self.rl.max_tokens, self.evaluation.max_tokens)
+        from real.lab.task import Problem
+
+        longest = max(self.task.test_ops + self.task.rl_ops)  # <bos> + the task's own prompt, then the new tokens
+        need = 1 + len(Problem("", (0,) * (longest + 1), ("+",) * longest).prompt) + max(self.rl.max_tokens, self.evaluation.max_tokens)
         if need > self.model.max_position_embeddings:
             raise ValueError(f"model.max_position_embeddings: prompts of up to {max(self.task.test_ops + self.task.rl_ops)} "
                              f"operations plus {max(self.rl.max_tokens, self.evaluation.max_tokens)} new tokens need {need} "

@@ -7,7 +7,7 @@ Problems file: JSON Lines, one object per problem with ``problem_id`` (string or
 ``prompt`` (string, given to the model as is) and ``gold`` (the reference answer, string or number).
 A bad line is an error naming the line and field; nothing is skipped.
 
-Samplers (one interface, ``real.lab.samplers.jax``): ``vllm`` (``vllm.LLM(model=DIR)``, GPU machines, the
+Samplers (one interface, ``real.lab.samplers.interface``): ``vllm`` (``vllm.LLM(model=DIR)``, GPU machines, the
 optional extra) and ``transformers`` (CPU or GPU) take any local Hugging Face checkpoint folder, ours
 after ``real.lab.hf_export.export_hf`` included; ``jax`` takes a checkpoint folder of our own training
 (``real.lab.checkpoints.save_checkpoint``). Every completion's final answer is extracted by
@@ -63,7 +63,7 @@ def load_problems(path) -> list[dict]:
 
 
 def make_sampler(kind: str, model_dir):
-    """A sampler of the ``real.lab.samplers.jax`` interface for one checkpoint folder."""
+    """A sampler of the ``real.lab.samplers.interface`` interface for one checkpoint folder."""
     if kind == "vllm":
         from real.lab.samplers.vllm import VLLMSampler
 
@@ -132,7 +132,6 @@ def evaluate_params(params, config, problems, *, checkpoint, n: int, temperature
 def evaluate_checkpoints(models: list[tuple[str, str]], problems_path, out_path, *, sampler: str = "vllm", n: int = 16,
                          temperature: float = 1.0, top_p: float = 1.0, max_tokens: int = 256, seed: int = 0, log=print) -> Path:
     """Every (name, folder) in ``models`` sampled on the problems; all records written atomically to ``out_path``."""
-    from common.atomic import atomic_write_text
     from real.logs.answers import AnswerEquivalence
 
     problems = load_problems(problems_path)
@@ -151,7 +150,11 @@ def evaluate_checkpoints(models: list[tuple[str, str]], problems_path, out_path,
             records += recs
     finally:
         eq.close()
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out, "\n".join(json.dumps(r) for r in records) + "\n")
-    return out
+    return write_records(out_path, records)
+
+
+def write_records(path, records: list[dict]) -> Path:
+    """Sample records as JSON Lines (``real.logs.schema`` format), written atomically; returns the path."""
+    from common.atomic import atomic_write_text
+
+    return atomic_write_text(Path(path), "".join(json.dumps(r) + "\n" for r in records))

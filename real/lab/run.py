@@ -31,7 +31,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from common.atomic import atomic_write_json, atomic_write_text
+from common.atomic import atomic_write_json
 from real.lab.config import RunConfig, setting_differences
 
 __all__ = ["StaleRunError", "claim_run_folder", "make_problem_sets", "run_lab", "STAGE_OUTPUTS"]
@@ -65,19 +65,23 @@ def claim_run_folder(out, cfg: RunConfig, *, on_stale: str = "refuse", log=print
             raise StaleRunError(f"{out}: holds a run with another setting ({'; '.join(diff)}); choose another --out or "
                                 "delete that folder")
         log(f"{out}: setting changed ({'; '.join(diff)}); deleting the old run's outputs")
-        for name in STAGE_OUTPUTS:
-            path = out / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
+        _delete_outputs(out)
     elif any((out / name).exists() for name in STAGE_OUTPUTS):
         if on_stale == "refuse":
             raise StaleRunError(f"{out}: holds run outputs but no setting.json; choose another --out or delete that folder")
-        for name in STAGE_OUTPUTS:
-            path = out / name
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        log(f"{out}: run outputs without setting.json; deleting them")
+        _delete_outputs(out)
     atomic_write_json(f, want)
+
+
+def _delete_outputs(out: Path) -> None:
+    """Remove every stage output (:data:`STAGE_OUTPUTS`) from ``out``; ``setting.json`` is rewritten by the caller."""
+    for name in STAGE_OUTPUTS:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def make_problem_sets(cfg: RunConfig) -> tuple[dict, dict]:
@@ -143,7 +147,7 @@ def run_lab(out_dir, cfg: RunConfig, *, on_stale: str = "refuse", analyze: bool 
     RL step logs of every step, resumed ones included), ``table`` (the samples' ``CountsTable``) and ``analysis``
     (``real.logs.analysis.analyze``'s result; both None when ``analyze`` is False)."""
     from real.lab.checkpoints import load_checkpoint
-    from real.lab.evaluate import evaluate_params
+    from real.lab.evaluate import evaluate_params, write_records
     from real.lab.rl import train_rl
     from real.lab.tokenizer import CharTokenizer
 
@@ -161,7 +165,7 @@ def run_lab(out_dir, cfg: RunConfig, *, on_stale: str = "refuse", analyze: bool 
     log_file = out / "rl_log.json"
     old = json.loads(log_file.read_text()) if log_file.is_file() else []
     if logs:
-        atomic_write_text(log_file, json.dumps(old + logs))
+        atomic_write_json(log_file, old + logs, indent=None)
     logs = old + logs
     timings["rl_s"] = time.perf_counter() - t1
 
@@ -173,7 +177,7 @@ def run_lab(out_dir, cfg: RunConfig, *, on_stale: str = "refuse", analyze: bool 
         p, _, _, _, _ = load_checkpoint(out / "rl" / f"step_{s}")
         records += evaluate_params(p, cfg.model, sets["test"], checkpoint=s, n=e.n_samples, temperature=e.temperature,
                                    top_p=e.top_p, max_tokens=e.max_tokens, seed=cfg.seed + e.seed_offset + s, tokenizer=tk)
-    atomic_write_text(out / "samples.jsonl", "\n".join(json.dumps(r) for r in records) + "\n")
+    write_records(out / "samples.jsonl", records)
     timings["eval_s"] = time.perf_counter() - t2
 
     table = res = None

@@ -98,3 +98,13 @@ def test_sft_stops_at_the_target_and_held_out_prompts_leave_training(tmp_path):
     held |= {p.prompt for p in make_problems(60, [2, 3, 4, 5, 6], seed=3, prefix="v")}
     dup = sum(p.prompt in held for p in make_problems(20000, [1, 2, 3, 4, 5, 6], seed=0, prefix="s"))
     assert dup > 0 and doc["problems"]["sft_dropped_as_held_out"] == dup and doc["problems"]["sft_train"] == 20000 - dup
+
+
+def test_outputs_without_a_setting_are_refused_or_replaced(tmp_path):
+    (tmp_path / "samples.jsonl").write_text("{}\n")
+    with pytest.raises(StaleRunError, match="holds run outputs but no setting.json"):
+        claim_run_folder(tmp_path, TOY, log=quiet)
+    logs = []
+    claim_run_folder(tmp_path, TOY, on_stale="replace", log=logs.append)
+    assert "deleting them" in logs[0] and not (tmp_path / "samples.jsonl").exists()
+    assert json.loads((tmp_path / "setting.json").read_text()) == TOY.to_dict()
