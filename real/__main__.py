@@ -13,8 +13,9 @@ exceed the samples per problem) and ``DIR/import_report.json``. ``rlvr`` runs th
 small RLVR run (``real.lab.run``: base model, RL with any advantage of ``theory.advantage_registry``,
 checkpoint evaluation into sample records, analysis); its theory-vs-measurement claims are the experiment
 ``python -m experiments run real_rlvr``. Console script: ``rlvr-real`` = ``python -m real``.
-``evaluate`` samples checkpoints (any local Hugging Face folder with vLLM or transformers, or our own
-with the JAX sampler) on a problems JSONL file into sample records for ``analyze`` (``real.lab.evaluate``).
+``evaluate`` samples checkpoints (any local Hugging Face folder or training checkpoint of ours with vLLM,
+on CPU after ``bash scripts/install_vllm_cpu.sh``, or transformers; our own with the JAX sampler) on a
+problems JSONL file into sample records for ``analyze`` (``real.lab.evaluate``).
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ def main(argv=None) -> int:
     p.add_argument("--problems", required=True, help="JSONL: problem_id, prompt, gold per line")
     p.add_argument("--out", required=True, help="output sample-record file (JSONL)")
     p.add_argument("--sampler", default="vllm", choices=SAMPLERS,
-                   help="vllm (GPU, any HF folder), transformers (any HF folder) or jax (our checkpoints); default vllm")
+                   help="vllm (CPU or GPU; any HF folder or our training checkpoints), transformers (the same) or jax "
+                        "(our training checkpoints); default vllm")
     p.add_argument("--n", type=int, default=16, help="samples per problem")
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-p", type=float, default=1.0)
@@ -158,9 +160,11 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     if args.cmd == "evaluate":
+        from real.lab.samplers.vllm import VLLMLoadError
+
         try:
             return cmd_evaluate(args)
-        except (ValueError, FileNotFoundError, ImportError) as e:
+        except (ValueError, FileNotFoundError, ImportError, VLLMLoadError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
     if args.cmd == "rlvr":

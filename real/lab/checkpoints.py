@@ -84,6 +84,17 @@ def load_checkpoint(path, *, opt_state_like=None):
     return params, config, opt_state, int(doc["step"]), doc.get("meta", {})
 
 
+def is_training_checkpoint(path) -> bool:
+    """Whether ``path`` is a training checkpoint folder of ours (``config.json`` with our ``model`` and ``step``
+    keys), as opposed to a Hugging Face folder (whose ``config.json`` has ``model_type``)."""
+    f = Path(path) / "config.json"
+    try:
+        doc = json.loads(f.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and isinstance(doc.get("model"), dict) and "step" in doc and "model_type" not in doc
+
+
 def latest_checkpoint(run_dir) -> Path | None:
     """The complete checkpoint folder ``step_<N>`` with the largest N under ``run_dir`` (or None)."""
     run_dir = Path(run_dir)

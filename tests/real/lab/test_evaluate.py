@@ -1,7 +1,6 @@
 """Evaluating checkpoints into sample records: the transformers sampler, grading, the problems file, the CLI."""
 
 import json
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -30,7 +29,7 @@ def test_transformers_sampler_logprobs_are_our_teacher_forced_logprobs(params, t
     pytest.importorskip("transformers")
     from real.lab.samplers.transformers import TransformersSampler
 
-    export_hf(tmp_path / "hf", params, CFG, TK)
+    export_hf(tmp_path / "hf", params, CFG, TK, allow_vllm_unsupported=True)  # head size 8: transformers only
     s = TransformersSampler(str(tmp_path / "hf"), max_batch=4)  # 2 prompts x 3 samples -> two generate calls
     prompts = ["Q:1+2=", "Q:3*4-5="]
     out = s.generate(SamplingRequest(prompts, n=3, temperature=1.0, max_tokens=12, seed=2))
@@ -95,13 +94,14 @@ def test_cli_evaluates_hf_and_our_checkpoints_into_records_analyze_reads(params,
     from real.lab.task import make_problems
     from real.logs.importers import load_counts
 
-    export_hf(tmp_path / "hf", params, CFG, TK)
+    export_hf(tmp_path / "hf", params, CFG, TK, allow_vllm_unsupported=True)  # head size 8: transformers only
     save_checkpoint(tmp_path / "ours", params, CFG)
     probs = make_problems(4, [1, 2], seed=5)
     pf = tmp_path / "problems.jsonl"
     pf.write_text("".join(json.dumps({"problem_id": p.problem_id, "prompt": p.prompt, "gold": p.answer}) + "\n" for p in probs))
-    for sampler, folder in (("transformers", "hf"), ("jax", "ours")):
-        out = tmp_path / f"{sampler}.jsonl"
+    # transformers takes a training checkpoint of ours too (exported on the fly)
+    for sampler, folder in (("transformers", "hf"), ("jax", "ours"), ("transformers", "ours")):
+        out = tmp_path / f"{sampler}_{folder}.jsonl"
         assert main(["evaluate", "--model", f"{sampler}_ckpt={tmp_path / folder}", "--problems", str(pf), "--out", str(out),
                      "--sampler", sampler, "--n", "3", "--max-tokens", "10"]) == 0
         recs = [json.loads(x) for x in out.read_text().splitlines()]
@@ -116,11 +116,23 @@ def test_cli_evaluates_hf_and_our_checkpoints_into_records_analyze_reads(params,
 
 
 def test_vllm_is_the_default_sampler_and_its_absence_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    """Without vLLM (here: a stand-in package that fails to import, first on the worker's path), the default
+    sampler's error names the install command; our own checkpoint of a head size vLLM rejects is refused
+    before vLLM starts, naming the head size."""
     from real.__main__ import main
 
-    monkeypatch.setitem(sys.modules, "vllm", None)
+    site = tmp_path / "site" / "vllm"
+    site.mkdir(parents=True)
+    (site / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'vllm'\", name='vllm')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
+    monkeypatch.delenv("RLVR_VLLM_PYTHON", raising=False)
     pf = tmp_path / "p.jsonl"
     pf.write_text('{"problem_id": 1, "prompt": "Q:1+2=", "gold": 3}\n')
     (tmp_path / "m").mkdir()
     assert main(["evaluate", "--model", f"m={tmp_path / 'm'}", "--problems", str(pf), "--out", str(tmp_path / "o.jsonl")]) == 2
-    assert "optional extra" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "cannot import vLLM" in err and "bash scripts/install_vllm_cpu.sh" in err, err
+    save_checkpoint(tmp_path / "ours", init_params(CFG, jax.random.key(0)), CFG)
+    assert main(["evaluate", "--model", f"m={tmp_path / 'ours'}", "--problems", str(pf), "--out", str(tmp_path / "o.jsonl")]) == 2
+    assert "head size 8 (hidden_size 32 / num_attention_heads 4): vLLM's CPU attention rejects it" in capsys.readouterr().err
+    assert not (tmp_path / "o.jsonl").exists()

@@ -46,7 +46,7 @@ def test_checkpoint_roundtrip_with_optimizer_state(tmp_path):
 
 
 def test_hf_export_files(tmp_path):
-    export_hf(tmp_path / "hf", _params(), CFG, TK)
+    export_hf(tmp_path / "hf", _params(), CFG, TK, allow_vllm_unsupported=True)  # head size 8: transformers only
     cfg = json.loads((tmp_path / "hf" / "config.json").read_text())
     assert cfg["architectures"] == ["LlamaForCausalLM"] and cfg["num_key_value_heads"] == 2 and cfg["vocab_size"] == TK.vocab_size
     tok = json.loads((tmp_path / "hf" / "tokenizer.json").read_text())
@@ -62,7 +62,7 @@ def test_transformers_logits_parity(tmp_path):
     torch = pytest.importorskip("torch", reason="torch is not installed (pip install torch==2.13.0 takes the local CPU build)")
     transformers = pytest.importorskip("transformers", reason="transformers is not installed")
     params = _params()
-    export_hf(tmp_path / "hf", params, CFG, TK)
+    export_hf(tmp_path / "hf", params, CFG, TK, allow_vllm_unsupported=True)  # head size 8: transformers only
     model = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path / "hf"), dtype=torch.float32)
     model.eval()
     hf_tok = transformers.PreTrainedTokenizerFast(tokenizer_file=str(tmp_path / "hf" / "tokenizer.json"))
@@ -76,3 +76,46 @@ def test_transformers_logits_parity(tmp_path):
             hf = model(torch.tensor([ids])).logits.numpy()
         ours = np.asarray(sequence_logits(params, CFG, jnp.asarray([ids])))
         assert np.abs(hf - ours).max() < 1e-4, np.abs(hf - ours).max()
+
+
+def test_export_refuses_a_head_size_vllm_rejects_unless_asked(tmp_path):
+    from helpers import tiny_lm_config
+
+    from real.lab.hf_export import VLLM_CPU_HEAD_SIZES, check_vllm_head_size
+
+    bad = tiny_lm_config(hidden_size=96, num_attention_heads=4, num_key_value_heads=4)  # the old quick model's 4 heads of 24
+    params = init_params(bad, jax.random.key(0))
+    with pytest.raises(ValueError, match=r"head size 24 \(hidden_size 96 / num_attention_heads 4\): vLLM's CPU attention rejects "
+                                         r"it .*e\.g\. num_attention_heads = 3 \(head size 32\).*allow_vllm_unsupported=True"):
+        export_hf(tmp_path / "refused", params, bad, TK)
+    assert not (tmp_path / "refused").exists()  # nothing written
+    export_hf(tmp_path / "anyway", params, bad, TK, allow_vllm_unsupported=True)
+    assert (tmp_path / "anyway" / "model.safetensors").is_file()
+    with pytest.raises(ValueError, match=r"head size 8 .*e\.g\. num_attention_heads = 1 \(head size 32\)"):
+        check_vllm_head_size(tiny_lm_config(hidden_size=32, num_attention_heads=4))
+    with pytest.raises(ValueError, match=r"head size 8 .*e\.g\. hidden_size 160 for 5 head\(s\) of size 32"):
+        check_vllm_head_size(tiny_lm_config(hidden_size=40, num_attention_heads=5, num_key_value_heads=5))
+    ok = tiny_lm_config(hidden_size=64, num_attention_heads=2, num_key_value_heads=1)
+    check_vllm_head_size(ok)
+    assert 24 not in VLLM_CPU_HEAD_SIZES and 32 in VLLM_CPU_HEAD_SIZES
+
+
+def test_quick_run_model_is_one_vllm_runs():
+    from real.lab.config import FULL, QUICK
+    from real.lab.hf_export import check_vllm_head_size
+
+    for cfg in (QUICK, FULL):
+        assert cfg.model.head_dim == 32
+        check_vllm_head_size(cfg.model)
+
+
+def test_head_sizes_include_every_size_vllm_declares():
+    """Where vLLM imports: its CPU attention backend's declared head sizes are all in our list (ours adds 48,
+    which ran here; the load test in samplers/test_vllm_cpu.py runs a real one)."""
+    cpu_attn = pytest.importorskip("vllm.v1.attention.backends.cpu_attn",
+                                   reason="vLLM is not installed here (bash scripts/install_vllm_cpu.sh)")
+    from real.lab.hf_export import VLLM_CPU_HEAD_SIZES
+
+    declared = cpu_attn.CPUAttentionBackend.get_supported_head_sizes()
+    assert set(declared) <= set(VLLM_CPU_HEAD_SIZES), sorted(set(declared) - set(VLLM_CPU_HEAD_SIZES))
+    assert set(VLLM_CPU_HEAD_SIZES) - set(declared) == {48}
