@@ -103,8 +103,7 @@ class VLLMSampler(ClosedOnExit):
             os.close(rep_w)
         self._send = os.fdopen(self._req_w, "w", encoding="utf-8")
         self._recv = os.fdopen(self._rep_r, "r", encoding="utf-8")
-        kwargs = {**DEFAULT_LLM_KWARGS, **(self.llm_kwargs or {})}
-        reply = self._call({"model": str(folder.resolve()), "llm_kwargs": kwargs})
+        reply = self._call({"model": str(folder.resolve()), "llm_kwargs": {**DEFAULT_LLM_KWARGS, **(self.llm_kwargs or {})}})
         if not reply.get("ok"):
             self.close()
             reason = reply.get("error", "")
@@ -113,6 +112,20 @@ class VLLMSampler(ClosedOnExit):
             raise VLLMLoadError(f"vLLM cannot load {folder}: {reason}")
         self.vllm_version = reply["vllm_version"]
         self.device = reply.get("device", "unknown")
+
+    def load(self, model_dir) -> None:
+        """Replace the model with another checkpoint folder in the same worker (a load takes 2-3 s here; starting
+        a worker 15-20 s, most of it importing vLLM). A folder vLLM cannot load ends the worker (VLLMLoadError)."""
+        folder = Path(model_dir)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"vLLM: {folder}: no such folder")
+        if getattr(self, "_proc", None) is None or self._proc.poll() is not None:
+            raise RuntimeError(f"vLLM sampler for {self.model_dir} is closed")
+        reply = self._call({"model": str(folder.resolve()), "llm_kwargs": {**DEFAULT_LLM_KWARGS, **(self.llm_kwargs or {})}})
+        if not reply.get("ok"):
+            self.close()
+            raise VLLMLoadError(f"vLLM cannot load {folder}: {reply.get('error', '')}")
+        self.model_dir = str(model_dir)
 
     def _call(self, obj: dict) -> dict:
         try:

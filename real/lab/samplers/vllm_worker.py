@@ -15,7 +15,9 @@ OUT_FD, one JSON object per line (vLLM's own log goes to stdout and stderr):
   token from a one-token prompt (a warm-up that makes a model vLLM cannot run fail here, not at the first
   request); reply ``{"ok": true, "vllm_version": V, "device": "cpu" | "cuda" | ...}`` or ``{"ok": false, "error": "ExceptionType: message"}``
   (then the process exits);
-- then per request in: ``{"prompts": [...], "n", "temperature", "top_p", "max_tokens", "seed"}``; reply
+- a later ``{"model": DIR, "llm_kwargs": {...}}`` replaces the model in the same process (reply
+  ``{"ok": true}``, or an error, after which the worker exits);
+- per request in: ``{"prompts": [...], "n", "temperature", "top_p", "max_tokens", "seed"}``; reply
   ``{"ok": true, "outputs": [[{"text", "token_ids", "logprobs", "finish_reason"}, ...] per prompt]}`` where
   ``logprobs`` is, per generated token, the log-probability of the sampled token (``logprobs=0``; raw,
   before temperature and top-p, under the engine argument ``logprobs_mode="raw_logprobs"`` that the parent
@@ -25,6 +27,7 @@ OUT_FD, one JSON object per line (vLLM's own log goes to stdout and stderr):
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -57,16 +60,23 @@ def _reply(out, obj) -> None:
     out.flush()
 
 
+def _load(init: dict):
+    """A ``vllm.LLM`` for ``init["model"]``, warmed up by one token."""
+    from vllm import LLM, SamplingParams
+
+    llm = LLM(model=init["model"], **init.get("llm_kwargs", {}))
+    llm.generate([{"prompt_token_ids": [0]}], SamplingParams(max_tokens=1), use_tqdm=False)
+    return llm
+
+
 def main() -> int:
     inp = os.fdopen(int(sys.argv[1]), "r", encoding="utf-8")
     out = os.fdopen(int(sys.argv[2]), "w", encoding="utf-8")
     init = json.loads(inp.readline() or "{}")
     try:
         import vllm
-        from vllm import LLM, SamplingParams
 
-        llm = LLM(model=init["model"], **init.get("llm_kwargs", {}))
-        llm.generate([{"prompt_token_ids": [0]}], SamplingParams(max_tokens=1), use_tqdm=False)
+        llm = _load(init)
     except BaseException as exc:  # noqa: BLE001 - the parent names the folder and this reason
         _reply(out, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
         return 1
@@ -77,10 +87,24 @@ def main() -> int:
     except Exception:  # noqa: BLE001 - informational only
         device = "unknown"
     _reply(out, {"ok": True, "vllm_version": getattr(vllm, "__version__", "unknown"), "device": device})
+    from vllm import SamplingParams
+
     for line in inp:
         if not line.strip():
             continue
         req = json.loads(line)
+        if "model" in req:  # another checkpoint in the same process (vLLM's import is most of a load)
+            # the old engine is shut down before the new one starts: its shutdown tears down vLLM's process-wide
+            # parallel state, which the new engine would otherwise lose ("pipeline model parallel group is not initialized")
+            del llm
+            gc.collect()
+            try:
+                llm = _load(req)
+                _reply(out, {"ok": True})
+            except BaseException as exc:  # noqa: BLE001 - the parent names the folder and this reason; the worker ends
+                _reply(out, {"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+                return 1
+            continue
         try:
             params = SamplingParams(n=req["n"], temperature=req["temperature"], top_p=req["top_p"], max_tokens=req["max_tokens"],
                                     seed=req["seed"], logprobs=0)

@@ -50,7 +50,7 @@ STAND_IN = textwrap.dedent('''
         def __init__(self, model, **kw):
             if MODE == "load_error":
                 raise RuntimeError("Unsupported CPU attention configuration: head_dim=24")
-            if not os.path.isdir(model):
+            if not os.path.isdir(model) or os.path.basename(model) == "bad":
                 raise ValueError(f"Invalid repository ID or local directory specified: {model!r}")
             _log("llm", {"model": model, **kw})
 
@@ -110,6 +110,26 @@ def test_arguments_reach_vllm_and_outputs_become_completions(stand_in):
     assert c.logprobs == pytest.approx((-2.1, -2.2, -2.3))  # the sampled token's entry, not the distractor's (-0.01)
     assert out[0][1].token_ids == (10, 31) and not out[0][1].finished
     assert out[0][1].logprobs == pytest.approx((-1.1, -1.2))
+
+
+def test_load_replaces_the_model_in_the_same_worker(stand_in, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    with VLLMSampler(str(stand_in.model), env=stand_in.env()) as s:
+        pid = s._proc.pid
+        s.load(other)
+        assert s._proc.pid == pid and s.model_dir == str(other)
+        s.generate(SamplingRequest(["a"]))
+        with pytest.raises(FileNotFoundError, match="no such folder"):
+            s.load(tmp_path / "absent")
+    models = [c["model"] for c in stand_in.calls() if c["kind"] == "llm"]
+    assert models == [str(stand_in.model.resolve()), str(other.resolve())]
+    s = VLLMSampler(str(stand_in.model), env=stand_in.env())
+    (tmp_path / "bad").mkdir()
+    with pytest.raises(VLLMLoadError, match=r"vLLM cannot load .*/bad: ValueError: Invalid repository ID"):
+        s.load(tmp_path / "bad")
+    with pytest.raises(RuntimeError, match="is closed"):  # a failed load ends the worker
+        s.generate(SamplingRequest(["a"]))
 
 
 def test_closed_sampler_refuses_requests(stand_in):

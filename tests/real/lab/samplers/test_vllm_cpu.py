@@ -62,6 +62,11 @@ def test_vllm_agrees_with_the_jax_sampler_and_teacher_forcing(trained):
     with VLLMSampler(str(root / "hf")) as s:
         assert s.device == "cpu"
         v = s.generate(req(1))
+        s.load(root / "hf")  # another model in the same worker (here the same one): same draws for the same seed
+        again = s.generate(SamplingRequest(prompts[:4], n=4, temperature=1.0, top_p=0.9, max_tokens=32, seed=9))
+        s.load(root / "hf")
+        assert [[c.token_ids for c in r] for r in s.generate(SamplingRequest(prompts[:4], n=4, temperature=1.0, top_p=0.9,
+                                                                             max_tokens=32, seed=9))] == [[c.token_ids for c in r] for r in again]
     jax_sampler = JaxSampler(params, cfg, tk)
     j = jax_sampler.generate(req(2))
     t = homogeneity_test(final_answers(v), final_answers(j))
