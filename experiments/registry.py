@@ -31,6 +31,7 @@ BENCHMARKS = {
     "sim": (_lazy("bench_sim"),
             "a full simulator run in JAX vs the vectorized NumPy reference and a per-rollout loop baseline; vmapped vs sequential seeds"),
     "sampler": (_lazy("bench_sampler"),
-                "samplers on one checkpoint: JAX with KV cache vs recompute, transformers.generate, vLLM (GPU); answer-distribution agreement"),
+                "samplers on one checkpoint: JAX (KV cache, recompute), transformers, vLLM (CPU build); answers, log-probs; vLLM on the lab run"),
+    "signals": (_lazy("bench_signals"), "an RL step's time with and without the training signals (entropy, branching, KL, ...), same process"),
     "real": (_lazy("bench_real"), "sample-log analysis at scale: 200 checkpoints x 500 problems x 64 samples from Parquet (import + every analysis)"),
 }

@@ -155,18 +155,45 @@ def pack_rollouts(tokenizer: CharTokenizer, problems, completions, adv: np.ndarr
 
 def clipped_loss(params, config: LlamaConfig, tokens, mask, old_logp, adv, clip_eps: float):
     """PPO clipped surrogate averaged over completion tokens (module docstring)."""
-    logits = sequence_logits(params, config, tokens[:, :-1])
-    logp = token_log_probs(logits, tokens[:, 1:])
+    return _loss_and_clip_fraction(params, config, tokens, mask, old_logp, adv, clip_eps)[0]
+
+
+def _masked_mean(x, mask):
+    return (x * mask).sum() / jnp.maximum(mask.sum(), 1.0)
+
+
+def _loss_and_clip_fraction(params, config, tokens, mask, old_logp, adv, clip_eps):
+    logp = token_log_probs(sequence_logits(params, config, tokens[:, :-1]), tokens[:, 1:])
     ratio = jnp.exp(logp - old_logp)
     surr = jnp.minimum(ratio * adv, jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * adv)
-    return -(surr * mask).sum() / jnp.maximum(mask.sum(), 1.0)
+    return -_masked_mean(surr, mask), _masked_mean((jnp.abs(ratio - 1) > clip_eps).astype(jnp.float32), mask)
 
 
 @functools.partial(jax.jit, static_argnames=("config", "optimizer", "clip_eps"))
 def rl_update(params, opt_state, tokens, mask, old_logp, adv, *, config: LlamaConfig, optimizer, clip_eps: float):
-    loss, grads = jax.value_and_grad(clipped_loss)(params, config, tokens, mask, old_logp, adv, clip_eps)
+    """One optimizer step on the clipped surrogate; returns (params, opt_state, loss, {"grad_norm": global norm
+    of the gradient before clipping, "clip_fraction": share of completion tokens with |ratio - 1| > eps})."""
+    (loss, clip_frac), grads = jax.value_and_grad(_loss_and_clip_fraction, has_aux=True)(params, config, tokens, mask, old_logp,
+                                                                                           adv, clip_eps)
     updates, opt_state = optimizer.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state, loss
+    return optax.apply_updates(params, updates), opt_state, loss, {"grad_norm": optax.tree.norm(grads), "clip_fraction": clip_frac}
+
+
+@functools.partial(jax.jit, static_argnames=("config", "clip_eps"))
+def policy_shift(params, rollout_logp, base_params, tokens, mask, *, config: LlamaConfig, clip_eps: float):
+    """After an update, on the rollout tokens: k3 estimates (Schulman 2020) of KL(pi_new || pi_rollout) and
+    KL(pi_new || pi_base), E[(r - 1) - log r] with r = pi_ref / pi_new, and the share of tokens whose ratio
+    pi_new / pi_rollout lies outside [1 - eps, 1 + eps]. (The tokens were drawn from pi_rollout, not pi_new:
+    at the small steps of one update the k3 value is the usual low-variance estimate, as in GRPO's KL term.)"""
+    logp = token_log_probs(sequence_logits(params, config, tokens[:, :-1]), tokens[:, 1:])
+    base = token_log_probs(sequence_logits(base_params, config, tokens[:, :-1]), tokens[:, 1:])
+
+    def k3(ref):
+        d = ref - logp
+        return _masked_mean(jnp.exp(d) - 1 - d, mask)
+
+    outside = (jnp.abs(jnp.exp(logp - rollout_logp) - 1) > clip_eps).astype(jnp.float32)
+    return {"kl_rollout": k3(rollout_logp), "kl_base": k3(base), "ratio_outside_clip_after": _masked_mean(outside, mask)}
 
 
 def make_optimizer(cfg: RLConfig) -> optax.GradientTransformation:
@@ -182,8 +209,12 @@ def _optimizer(learning_rate: float, weight_decay: float, max_grad_norm: float) 
 
 
 def train_rl(params, config: LlamaConfig, problems, cfg: RLConfig, run_dir, *, seed: int = 0,
-             tokenizer: CharTokenizer | None = None, log=print) -> tuple[dict, list[dict]]:
+             tokenizer: CharTokenizer | None = None, signals_path=None, log=print) -> tuple[dict, list[dict]]:
     """RL from ``params`` (or from the latest checkpoint in ``run_dir``); returns (params, step logs).
+
+    With ``signals_path``, every step's training signals (``real.lab.signals.step_signals``; the base model
+    for ``kl_base`` is ``run_dir/step_0``) are written there as Parquet at every checkpoint; a resumed run
+    keeps the rows up to its checkpoint and recomputes the rest, so no step is missing or repeated.
 
     Saves ``run_dir/step_<N>`` every ``checkpoint_every`` steps, step 0 (the starting policy) included; each
     checkpoint's ``meta`` holds ``"rl"`` (the config) and ``"answer_counts"`` (the answer-count history after
@@ -207,24 +238,41 @@ def train_rl(params, config: LlamaConfig, problems, cfg: RLConfig, run_dir, *, s
                         meta={"rl": asdict(cfg), "answer_counts": history_to_json(history)})
     seq_len = max(len(tokenizer.encode(p.prompt, bos=True)) for p in problems) + cfg.max_tokens
     logs = []
+    signals = []
+    if signals_path is not None:
+        from real.lab.signals import read_signals, step_signals, write_signals
+
+        signals = [r for r in read_signals(signals_path) if r["step"] <= start]
+        base_params = load_checkpoint(run_dir / "step_0")[0]
     for step in range(start, cfg.steps):
         rng = np.random.default_rng([seed, step])
         batch = [problems[i] for i in rng.choice(len(problems), cfg.batch_problems, replace=False)]
-        sampler = JaxSampler(params, config, tokenizer)
+        sampler = JaxSampler(params, config, tokenizer, token_stats=signals_path is not None)
         comps = sampler.generate(SamplingRequest([p.prompt for p in batch], n=cfg.n_rollouts, temperature=cfg.temperature,
                                                  max_tokens=cfg.max_tokens, seed=int(rng.integers(2**31))))
         r = rewards_of(batch, comps)
         answers, ctx = rollout_context(batch, comps, r, history, cfg)
         adv = compute_advantages(advantage_key(seed, step), r, answers, ctx, cfg)
         toks, mask, old, A = (jnp.asarray(x) for x in pack_rollouts(tokenizer, batch, comps, adv, seq_len))
-        for _ in range(cfg.ppo_epochs):
-            params, opt_state, loss = rl_update(params, opt_state, toks, mask, old, A, config=config, optimizer=optimizer,
-                                                clip_eps=cfg.clip_eps)
+        clip_fracs = []
+        for epoch in range(cfg.ppo_epochs):
+            params, opt_state, loss, upd = rl_update(params, opt_state, toks, mask, old, A, config=config, optimizer=optimizer,
+                                                     clip_eps=cfg.clip_eps)
+            clip_fracs.append(float(upd["clip_fraction"]))
+            if epoch == 0:
+                grad_norm = float(upd["grad_norm"])
+        if signals_path is not None:
+            shift = {k: float(v) for k, v in policy_shift(params, old, base_params, toks, mask, config=config, clip_eps=cfg.clip_eps).items()}
+            finals = [[extract_answer(c.text) for c in row] for row in comps]
+            update = {"loss": float(loss), "grad_norm": grad_norm, "clip_fraction": float(np.mean(clip_fracs)), **shift}
+            signals.append({"step": step + 1, **step_signals(comps, r, finals, adv, update)})
         n_pos = r.sum(axis=1)
         eta_per_group = np.abs(adv).sum(axis=1)
         logs.append({"step": step + 1, "reward": float(r.mean()), "loss": float(loss), "eta": float(eta_per_group.mean()),
                      "n_pos": n_pos.astype(int).tolist(), "eta_per_group": eta_per_group.tolist()})
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.steps:
+            if signals_path is not None:  # first the rows, then the checkpoint they lead up to
+                write_signals(signals_path, signals)
             save_checkpoint(run_dir / f"step_{step + 1}", params, config, opt_state=opt_state, step=step + 1,
                             meta={"rl": asdict(cfg), "answer_counts": history_to_json(history)})
         log(f"rl step {step + 1}: reward {r.mean():.3f}, loss {float(loss):+.4f}")

@@ -10,7 +10,9 @@
    CPU attention rejects is reported when the run starts and exported anyway, for transformers).
 2. Stage 2 (``real.lab.rl``): RL with the advantage ``rl.advantage`` (any name of the shared registry)
    and PPO clipping on the RL pool; checkpoints every ``rl.checkpoint_every`` steps in ``DIR/rl``; a killed
-   run resumes from the last one; per-step logs in ``DIR/rl_log.json``.
+   run resumes from the last one; per-step logs in ``DIR/rl_log.json`` and every step's training signals
+   (``real.lab.signals``: token entropy, branching factor, lengths, pass-rate histogram, advantages, KL,
+   gradient norm, answer diversity) in ``DIR/signals.parquet``.
 3. Every RL checkpoint is sampled on the test problems (``evaluation``) into sample records
    (``DIR/samples.jsonl``, the ``real.logs.schema`` format), which ``real.logs`` analyses unchanged
    (``DIR/analysis``: tables, figures, report).
@@ -37,7 +39,7 @@ from real.lab.config import RunConfig, setting_differences
 
 __all__ = ["StaleRunError", "claim_run_folder", "make_problem_sets", "run_lab", "STAGE_OUTPUTS"]
 
-STAGE_OUTPUTS = ("base", "hf_base", "rl", "rl_log.json", "samples.jsonl", "analysis", "run.json", "summary.json", "validation.png")
+STAGE_OUTPUTS = ("base", "hf_base", "rl", "rl_log.json", "signals.parquet", "samples.jsonl", "analysis", "run.json", "summary.json", "validation.png")
 
 
 class StaleRunError(ValueError):
@@ -168,7 +170,8 @@ def run_lab(out_dir, cfg: RunConfig, *, on_stale: str = "refuse", analyze: bool 
     timings["sft_s"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    _, logs = train_rl(params, cfg.model, sets["rl"], cfg.rl, out / "rl", seed=cfg.seed, tokenizer=tk, log=log)
+    _, logs = train_rl(params, cfg.model, sets["rl"], cfg.rl, out / "rl", seed=cfg.seed, tokenizer=tk,
+                       signals_path=out / "signals.parquet", log=log)
     log_file = out / "rl_log.json"
     old = json.loads(log_file.read_text()) if log_file.is_file() else []
     if logs:
@@ -196,7 +199,10 @@ def run_lab(out_dir, cfg: RunConfig, *, on_stale: str = "refuse", analyze: bool 
         t3 = time.perf_counter()
         table, report = load_counts(out / "samples.jsonl")
         res = analyze_table(table, n_boot=1000, seed=cfg.seed)
-        write_report(res, out / "analysis", title="Small real RLVR run: checkpoint analysis", import_report=report.to_dict())
+        from real.lab.signals import read_signals
+
+        write_report(res, out / "analysis", title="Small real RLVR run: checkpoint analysis", import_report=report.to_dict(),
+                     signals=read_signals(out / "signals.parquet"))
         timings["analysis_s"] = time.perf_counter() - t3
     timings["total_s"] = time.perf_counter() - t0
     doc = {"setting": cfg.to_dict(), "base": base_meta, "problems": counts, "steps": steps, "timings": timings, "out_dir": str(out)}

@@ -125,6 +125,59 @@ def _x_axis(results: dict):
     return np.arange(len(steps), dtype=float), "checkpoint (index)"
 
 
+# the panels of the training-signal timeline: (title, signal columns drawn together); absent columns are skipped
+TIMELINE_PANELS = (
+    ("token entropy (nats)", ("token_entropy", "token_entropy_correct", "token_entropy_wrong")),
+    ("branching factor (top-p 0.95)", ("branching_factor",)),
+    ("response length (tokens)", ("length_mean", "length_mean_correct", "length_mean_wrong", "length_p95")),
+    ("groups with all rewards equal", ("groups_all_correct", "groups_all_wrong", "truncation_rate")),
+    ("advantages", ("eta", "adv_std", "adv_share_positive")),
+    ("KL (k3) and clipping", ("kl_rollout", "kl_base", "ratio_outside_clip_after")),
+    ("update", ("grad_norm", "loss")),
+    ("answers in the rollouts", ("distinct_answers", "wrong_answer_collision", "reward")),
+)
+
+
+def timeline_figure(signals: list[dict], results: dict, path: Path) -> str | None:
+    """Training signals (rows with ``step`` and signal columns) on one timeline with the checkpoints: one panel
+    per group of :data:`TIMELINE_PANELS`, a dotted line at each checkpoint's step, and the checkpoints'
+    pass@1 and SC gain in the first panel (right axis). Returns the caption, or None without signals."""
+    rows = sorted((r for r in signals if r.get("step") is not None), key=lambda r: r["step"])
+    panels = [(t, [c for c in cols if any(isinstance(r.get(c), (int, float)) for r in rows)]) for t, cols in TIMELINE_PANELS]
+    panels = [(t, cols) for t, cols in panels if cols]
+    if not rows or not panels:
+        return None
+    plt = pyplot()
+    x = np.array([r["step"] for r in rows], float)
+    ncol = 2
+    nrow = -(-len(panels) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(11, 2.6 * nrow), sharex=True, squeeze=False)
+    steps, _ = _x_axis(results)
+    m = results["metrics"]
+    for a, (t, cols) in zip(axes.flat, panels):
+        for c in cols:
+            y = np.array([np.nan if r.get(c) is None else float(r[c]) for r in rows])
+            a.plot(x, y, lw=1.2, label=c)
+        for s in steps:
+            a.axvline(s, color="0.8", ls=":", lw=0.8)
+        a.set_title(t, fontsize=9)
+        a.legend(fontsize=7, loc="best")
+    first = axes.flat[0].twinx()
+    first.plot(steps, m["pass_at_1"]["estimate"], "ko-", ms=3, lw=1, label="pass@1 (checkpoints)")
+    sc = _metric_at(results, "sc_gain", results["K"]) if "sc_gain" in m else None
+    if sc is not None:
+        first.plot(steps, sc["estimate"], "s--", color="tab:red", ms=3, lw=1, label=f"SC gain@{results['K']}")
+    first.legend(fontsize=7, loc="lower right")
+    for a in axes.flat[len(panels):]:
+        a.axis("off")
+    for a in axes[-1]:
+        a.set_xlabel("training step")
+    save_figure(fig, path)
+    plt.close(fig)
+    return ("Training signals per RL step on the checkpoint timeline (dotted lines: evaluated checkpoints; first panel, right "
+            "axis: the checkpoints' pass@1 and SC gain)")
+
+
 def _figures(results: dict, fig_dir: Path) -> list[tuple[str, str]]:
     """Render the figures; returns (file name, caption) pairs."""
     plt = pyplot()
@@ -382,7 +435,8 @@ def _jsonable(x):
     return x
 
 
-def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analysis", import_report: dict | None = None) -> dict:
+def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analysis", import_report: dict | None = None,
+                 signals: list[dict] | None = None) -> dict:
     """Write tables (Parquet + CSV), figures (PNG), ``summary.json``, ``report.md`` and ``report.html``.
 
     Args:
@@ -391,6 +445,8 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
       title: report title.
       import_report: optional import report (``real.logs.schema.ImportReport.to_dict()`` or an object with
         ``to_dict``): its row counts, rejected-row counts by reason and the first rejected rows are listed.
+      signals: optional training signals, one row per step (``step`` plus signal columns, e.g. the lab's
+        ``signals.parquet``): drawn on one timeline with the checkpoints (``signals_timeline.png``).
     Returns {"report_md", "report_html", "summary_json", "negative_sc_json", "coverage_json": paths,
       "tables": {name: {parquet, csv}}, "figures": [paths]}.
     """
@@ -402,6 +458,10 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
     for name, rows in all_tables.items():
         written["tables"][name] = write_table(rows, tab_dir / name)
     figs = _figures(results, fig_dir)
+    if signals:
+        cap = timeline_figure(signals, results, fig_dir / "signals_timeline.png")
+        if cap:
+            figs.insert(0, ("signals_timeline.png", cap))
     written["figures"] = [str(fig_dir / f) for f, _ in figs]
 
     C = len(results["checkpoints"])

@@ -26,6 +26,8 @@ class Completion:
     token_ids: tuple
     logprobs: tuple
     finished: bool = True  # False when max_tokens ran out before <eos>
+    entropies: tuple | None = None  # per token: entropy of the raw distribution (nats), where the sampler reports it
+    branching: tuple | None = None  # per token: size of the top-p = 0.95 candidate set, where the sampler reports it
 
 
 @dataclass

@@ -3,7 +3,10 @@
 :class:`JaxSampler` runs on CPU or GPU: KV cache, one jitted decode loop (``lax.while_loop``, stops when
 every sequence has finished), batched over prompts × n samples, left-padded prompts with explicit RoPE
 positions. ``use_cache=False`` recomputes the whole sequence at every step (the benchmark's reference).
-Per-token log-probs are raw (temperature 1, before top-p), as the interface specifies.
+Per-token log-probs are raw (temperature 1, before top-p), as the interface specifies. With
+``token_stats=True`` each completion also carries, per generated token, the entropy of the raw
+distribution (nats) and the rollout branching factor: the size of the top-p = 0.95 candidate set
+(Deng et al. 2025), both from the logits the decoding step already has.
 """
 
 from __future__ import annotations
@@ -32,11 +35,25 @@ def filter_logits(logits, temperature, top_p):
     return jnp.where(keep, logits, -jnp.inf)
 
 
-@functools.partial(jax.jit, static_argnames=("config", "max_tokens", "use_cache", "eos_id", "pad_id"))
+BRANCHING_TOP_P = 0.95  # the rollout branching factor's nucleus (Deng et al. 2025)
+
+
+def token_entropy_and_branching(raw_logp, top_p: float = BRANCHING_TOP_P):
+    """Per row of raw log-probs [B, V]: the entropy H = -sum p log p (nats) and the branching factor, the size of
+    the smallest set of most likely tokens whose probability reaches ``top_p`` (the top-p candidate set)."""
+    p = jnp.exp(raw_logp)
+    ent = -jnp.sum(jnp.where(p > 0, p * raw_logp, 0.0), axis=-1)
+    sorted_p = -jnp.sort(-p, axis=-1)
+    before = jnp.cumsum(sorted_p, axis=-1) - sorted_p
+    return ent, jnp.sum(before < top_p, axis=-1).astype(jnp.int32)
+
+
+@functools.partial(jax.jit, static_argnames=("config", "max_tokens", "use_cache", "eos_id", "pad_id", "token_stats"))
 def _generate(params, key, prompt_ids, prompt_mask, temperature, top_p, *, config: LlamaConfig, max_tokens: int,
-              use_cache: bool, eos_id: int, pad_id: int):
-    """Batched generation. prompt_ids/prompt_mask [B, P] (left-padded). Returns tokens, logprobs [B, max_tokens]
-    and the number of generated tokens per row (through <eos>)."""
+              use_cache: bool, eos_id: int, pad_id: int, token_stats: bool = False):
+    """Batched generation. prompt_ids/prompt_mask [B, P] (left-padded). Returns tokens, logprobs [B, max_tokens],
+    the number of generated tokens per row (through <eos>), whether each row finished, and (``token_stats``)
+    per-token entropy and branching factor of the raw distribution [B, max_tokens] (zeros otherwise)."""
     B, P = prompt_ids.shape
     total = P + max_tokens
     prompt_len = prompt_mask.sum(axis=1)
@@ -57,10 +74,16 @@ def _generate(params, key, prompt_ids, prompt_mask, temperature, top_p, *, confi
         greedy = jnp.argmax(lg, axis=-1)
         sampled = jax.random.categorical(k, filter_logits(lg, temperature, top_p), axis=-1)
         tok = jnp.where(temperature > 0, sampled, greedy)
-        return tok, jnp.take_along_axis(raw, tok[:, None], axis=-1)[:, 0]
+        if token_stats:
+            ent, br = token_entropy_and_branching(raw)
+        else:
+            ent, br = jnp.zeros(lg.shape[0], jnp.float32), jnp.zeros(lg.shape[0], jnp.int32)
+        return tok, jnp.take_along_axis(raw, tok[:, None], axis=-1)[:, 0], ent, br
 
     out_tok = jnp.full((B, max_tokens), pad_id, jnp.int32)
     out_lp = jnp.zeros((B, max_tokens), jnp.float32)
+    out_ent = jnp.zeros((B, max_tokens), jnp.float32)
+    out_br = jnp.zeros((B, max_tokens), jnp.int32)
     done = jnp.zeros((B,), bool)
     n_gen = jnp.zeros((B,), jnp.int32)
 
@@ -69,12 +92,14 @@ def _generate(params, key, prompt_ids, prompt_mask, temperature, top_p, *, confi
         return (t < max_tokens) & ~jnp.all(done)
 
     def body(state):
-        t, key, last, cache, seq, out_tok, out_lp, n_gen, done = state
+        t, key, last, cache, seq, out_tok, out_lp, out_ent, out_br, n_gen, done = state
         key, k = jax.random.split(key)
-        tok, lp = pick(k, last)
+        tok, lp, ent, br = pick(k, last)
         tok = jnp.where(done, pad_id, tok)
         out_tok = out_tok.at[:, t].set(tok)
         out_lp = out_lp.at[:, t].set(jnp.where(done, 0.0, lp))
+        out_ent = out_ent.at[:, t].set(jnp.where(done, 0.0, ent))
+        out_br = out_br.at[:, t].set(jnp.where(done, 0, br))
         n_gen = n_gen + (~done).astype(jnp.int32)
         done = done | (tok == eos_id)
         seq = seq.at[:, P + t].set(tok)
@@ -85,11 +110,11 @@ def _generate(params, key, prompt_ids, prompt_mask, temperature, top_p, *, confi
             valid = key_mask & (jnp.arange(total)[None, :] <= P + t)
             lg = forward(params, config, seq, all_pos, valid)[0]
             last = jnp.take(lg, P + t, axis=1)
-        return (t + 1, key, last, cache, seq, out_tok, out_lp, n_gen, done)
+        return (t + 1, key, last, cache, seq, out_tok, out_lp, out_ent, out_br, n_gen, done)
 
-    state = (jnp.asarray(0), key, last, cache, seq, out_tok, out_lp, n_gen, done)
+    state = (jnp.asarray(0), key, last, cache, seq, out_tok, out_lp, out_ent, out_br, n_gen, done)
     state = jax.lax.while_loop(cond, body, state)
-    return state[5], state[6], state[7], state[8]
+    return state[5], state[6], state[9], state[10], state[7], state[8]
 
 
 @dataclass
@@ -101,6 +126,7 @@ class JaxSampler:
     tokenizer: CharTokenizer = field(default_factory=CharTokenizer)
     use_cache: bool = True
     max_batch: int = 512  # sequences per jitted call (prompts x n are split into chunks)
+    token_stats: bool = False  # also per-token entropy and branching factor (Completion.entropies / .branching)
 
     def __post_init__(self):
         if isinstance(self.max_batch, bool) or not isinstance(self.max_batch, int) or self.max_batch < 1:
@@ -117,7 +143,8 @@ class JaxSampler:
         return arr, mask
 
     def generate_ids(self, request: SamplingRequest):
-        """Raw arrays: tokens int [len(prompts), n, max_tokens], logprobs, n_generated, finished."""
+        """Raw arrays: tokens int [len(prompts), n, max_tokens], logprobs, n_generated, finished, and (with
+        ``token_stats``) per-token entropy and branching factor [len(prompts), n, max_tokens] (zeros otherwise)."""
         ids, mask = self.encode_prompts(request.prompts)
         if ids.shape[1] + request.max_tokens > self.config.max_position_embeddings:
             raise ValueError(f"max_tokens: prompt ({ids.shape[1]} tokens) + max_tokens ({request.max_tokens}) exceeds "
@@ -138,24 +165,28 @@ class JaxSampler:
             chunk_mask = np.pad(mask[sl], ((0, pad), (0, 0)))
             if pad:
                 chunk_mask[rows:, -1] = 1  # dummy rows: one real token so attention has a key
-            tok, lp, n_gen, done = _generate(self.params, jax.random.fold_in(key, start), jnp.asarray(chunk_ids),
-                                             jnp.asarray(chunk_mask), jnp.float32(request.temperature),
-                                             jnp.float32(request.top_p), config=self.config, max_tokens=request.max_tokens,
-                                             use_cache=self.use_cache, eos_id=self.tokenizer.eos_id, pad_id=self.tokenizer.pad_id)
-            outs.append(tuple(np.asarray(x)[:rows] for x in (tok, lp, n_gen, done)))
-        tok, lp, n_gen, done = (np.concatenate(parts) for parts in zip(*outs))
+            res = _generate(self.params, jax.random.fold_in(key, start), jnp.asarray(chunk_ids), jnp.asarray(chunk_mask),
+                            jnp.float32(request.temperature), jnp.float32(request.top_p), config=self.config,
+                            max_tokens=request.max_tokens, use_cache=self.use_cache, eos_id=self.tokenizer.eos_id,
+                            pad_id=self.tokenizer.pad_id, token_stats=self.token_stats)
+            outs.append(tuple(np.asarray(x)[:rows] for x in res))
+        tok, lp, n_gen, done, ent, br = (np.concatenate(parts) for parts in zip(*outs))
         shape = (len(request.prompts), request.n)
-        return tok.reshape(shape + (-1,)), lp.reshape(shape + (-1,)), n_gen.reshape(shape), done.reshape(shape)
+        return (tok.reshape(shape + (-1,)), lp.reshape(shape + (-1,)), n_gen.reshape(shape), done.reshape(shape),
+                ent.reshape(shape + (-1,)), br.reshape(shape + (-1,)))
 
     def generate(self, request: SamplingRequest) -> list[list[Completion]]:
-        tok, lp, n_gen, done = self.generate_ids(request)
+        tok, lp, n_gen, done, ent, br = self.generate_ids(request)
         out = []
         for i in range(tok.shape[0]):
             row = []
             for j in range(tok.shape[1]):
                 n = int(n_gen[i, j])
                 ids = tok[i, j, :n]
+                stats = {}
+                if self.token_stats:
+                    stats = {"entropies": tuple(float(x) for x in ent[i, j, :n]), "branching": tuple(int(x) for x in br[i, j, :n])}
                 row.append(Completion(self.tokenizer.decode(ids), tuple(int(x) for x in ids),
-                                      tuple(float(x) for x in lp[i, j, :n]), bool(done[i, j])))
+                                      tuple(float(x) for x in lp[i, j, :n]), bool(done[i, j]), **stats))
             out.append(row)
         return out

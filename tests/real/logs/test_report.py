@@ -120,3 +120,15 @@ def test_rows_to_arrow_handles_nulls_and_empty():
     t = rows_to_arrow([{"a": None, "b": 1.5}, {"a": "x", "b": float("nan")}])
     assert t.column_names == ["a", "b"] and t.column("a").to_pylist() == [None, "x"]
     assert rows_to_arrow([]).num_columns == 0
+
+
+def test_training_signals_timeline_joins_the_report(tmp_path):
+    res = analyze(_table(), n_boot=50, seed=0)
+    signals = [{"step": s, "token_entropy": 1.0 - 0.01 * s, "token_entropy_wrong": 1.2 - 0.01 * s, "kl_base": 0.001 * s,
+                "groups_all_wrong": 0.1, "eta": None} for s in range(1, 21)]
+    w = write_report(res, tmp_path, signals=signals)
+    fig = tmp_path / "signals_timeline.png"
+    assert str(fig) in w["figures"] and fig.stat().st_size > 10_000
+    assert "signals_timeline.png" in (tmp_path / "report.md").read_text()
+    w2 = write_report(res, tmp_path / "none")  # no signals: no timeline
+    assert not any("signals_timeline" in f for f in w2["figures"])
