@@ -106,19 +106,23 @@ def completion_record(checkpoint, problem_id: str, sample_index: int, answer, co
     rec = {"checkpoint": checkpoint, "problem_id": problem_id, "sample_index": sample_index, "answer": answer,
            "correct": bool(correct), "gold": gold, "text": completion.text, "n_tokens": len(completion.token_ids),
            "logprob": float(np.sum(completion.logprobs))}
+    if completion.entropies:  # the sampler's per-token entropies (nats), where it reports them
+        rec["mean_token_entropy"] = float(np.mean(completion.entropies))
     if run is not None:
         rec["run"] = run
     return rec
 
 
 def sample_records(sampler, problems: list[dict], *, checkpoint, n: int, temperature: float = 1.0, top_p: float = 1.0,
-                   max_tokens: int = 256, seed: int = 0, equivalence=None, grade=None, run: str | None = None) -> list[dict]:
+                   max_tokens: int = 256, seed: int = 0, equivalence=None, grade=None, run: str | None = None,
+                   on_completions=None) -> list[dict]:
     """n samples per problem from ``sampler`` -> sample records (``real.logs.schema`` format), answers graded.
 
     Every route of the project extracts answers here or in the RL reward with one parser,
     ``real.logs.answers.extract_answer``. ``grade(answer, gold) -> bool`` decides correctness (default:
     ``equivalence.equivalent``, an ``AnswerEquivalence`` made here when none is given; the lab passes its
-    task's exact verifier ``real.lab.task.grade``). ``checkpoint`` is written as given (int or string)."""
+    task's exact verifier ``real.lab.task.grade``). ``checkpoint`` is written as given (int or string).
+    ``on_completions(completions)``, when given, also receives the sampler's [problem][sample] completions."""
     from real.logs.answers import AnswerEquivalence, extract_answer
 
     eq = None
@@ -127,6 +131,8 @@ def sample_records(sampler, problems: list[dict], *, checkpoint, n: int, tempera
         grade = eq.equivalent
     comps = sampler.generate(SamplingRequest([p["prompt"] for p in problems], n=n, temperature=temperature, top_p=top_p,
                                              max_tokens=max_tokens, seed=seed))
+    if on_completions is not None:
+        on_completions(comps)
     out = []
     for p, row in zip(problems, comps):
         for j, c in enumerate(row):
@@ -137,15 +143,18 @@ def sample_records(sampler, problems: list[dict], *, checkpoint, n: int, tempera
 
 
 def evaluate_params(params, config, problems, *, checkpoint, n: int, temperature: float = 1.0, top_p: float = 1.0,
-                    max_tokens: int = 48, seed: int = 0, tokenizer=None, run: str | None = None) -> list[dict]:
+                    max_tokens: int = 48, seed: int = 0, tokenizer=None, run: str | None = None, on_completions=None) -> list[dict]:
     """Our own model's parameters sampled with the JAX sampler on ``real.lab.task`` problems -> sample records,
-    graded by the task's exact verifier (the same extraction and grading as the RL reward)."""
+    graded by the task's exact verifier (the same extraction and grading as the RL reward). With
+    ``on_completions`` the sampler also reports per-token entropy and branching factor (``token_stats``),
+    records carry ``mean_token_entropy``, and the callback receives the completions."""
     from real.lab.samplers.jax import JaxSampler
     from real.lab.task import grade, problem_records
     from real.lab.tokenizer import CharTokenizer
 
-    return sample_records(JaxSampler(params, config, tokenizer or CharTokenizer()), problem_records(problems), checkpoint=checkpoint, n=n,
-                          temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed, grade=grade, run=run)
+    sampler = JaxSampler(params, config, tokenizer or CharTokenizer(), token_stats=on_completions is not None)
+    return sample_records(sampler, problem_records(problems), checkpoint=checkpoint, n=n, temperature=temperature, top_p=top_p,
+                          max_tokens=max_tokens, seed=seed, grade=grade, run=run, on_completions=on_completions)
 
 
 def evaluate_checkpoints(models: list[tuple[str, str]], problems_path, out_path, *, sampler: str = "vllm", n: int = 16,

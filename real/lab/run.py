@@ -14,7 +14,9 @@
    (``real.lab.signals``: token entropy, branching factor, lengths, pass-rate histogram, advantages, KL,
    gradient norm, answer diversity) in ``DIR/signals.parquet``.
 3. Every RL checkpoint is sampled on the test problems (``evaluation``) into sample records
-   (``DIR/samples.jsonl``, the ``real.logs.schema`` format), which ``real.logs`` analyses unchanged
+   (``DIR/samples.jsonl``, the ``real.logs.schema`` format, with each sample's mean token entropy; token
+   entropy and branching factor by relative position per checkpoint in ``DIR/token_positions.parquet``,
+   ``real.lab.signals.position_profile``), which ``real.logs`` analyses unchanged
    (``DIR/analysis``: tables, figures, report).
 ``DIR/run.json`` records what happened (base-model stop, problem counts, checkpoint steps, timings).
 The theory-vs-measurement claims on such a run are the experiment ``experiments/real_rlvr.py``.
@@ -39,7 +41,8 @@ from real.lab.config import RunConfig, setting_differences
 
 __all__ = ["StaleRunError", "claim_run_folder", "make_problem_sets", "run_lab", "STAGE_OUTPUTS"]
 
-STAGE_OUTPUTS = ("base", "hf_base", "rl", "rl_log.json", "signals.parquet", "samples.jsonl", "analysis", "run.json", "summary.json", "validation.png")
+STAGE_OUTPUTS = ("base", "hf_base", "rl", "rl_log.json", "signals.parquet", "signals.csv", "token_positions.parquet",
+                 "token_positions.csv", "samples.jsonl", "analysis", "run.json", "summary.json", "validation.png")
 
 
 class StaleRunError(ValueError):
@@ -181,13 +184,18 @@ def run_lab(out_dir, cfg: RunConfig, *, on_stale: str = "refuse", analyze: bool 
 
     t2 = time.perf_counter()
     steps = sorted(int(d.name[5:]) for d in (out / "rl").iterdir() if d.name.startswith("step_") and (d / "config.json").is_file())
-    records = []
+    from real.lab.signals import position_profile
+    from real.logs.report import write_table
+
+    records, profile = [], []
     e = cfg.evaluation
     for s in steps:
         p, _, _, _, _ = load_checkpoint(out / "rl" / f"step_{s}")
         records += evaluate_params(p, cfg.model, sets["test"], checkpoint=s, n=e.n_samples, temperature=e.temperature,
-                                   top_p=e.top_p, max_tokens=e.max_tokens, seed=cfg.seed + e.seed_offset + s, tokenizer=tk)
+                                   top_p=e.top_p, max_tokens=e.max_tokens, seed=cfg.seed + e.seed_offset + s, tokenizer=tk,
+                                   on_completions=lambda comps, s=s: profile.extend(position_profile(comps, s)))
     write_records(out / "samples.jsonl", records)
+    write_table(profile, out / "token_positions")
     timings["eval_s"] = time.perf_counter() - t2
 
     table = res = None

@@ -96,19 +96,37 @@ def read_signals(path) -> list[dict]:
 
 
 def write_signals(path, rows: list[dict]) -> Path:
-    """One row per step, sorted by step, written atomically as Parquet; steps must not repeat."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from common.atomic import atomic_path
+    """One row per step, sorted by step, written atomically as Parquet (and CSV beside it,
+    ``real.logs.report.write_table``); steps must not repeat."""
+    from real.logs.report import write_table
 
     steps = [r["step"] for r in rows]
     if len(set(steps)) != len(steps):
         raise ValueError(f"signals: steps repeat: {sorted(s for s in set(steps) if steps.count(s) > 1)}")
-    rows = sorted(rows, key=lambda r: r["step"])
-    names = list(dict.fromkeys(k for r in rows for k in r))
-    table = pa.table({k: [r.get(k) for r in rows] for k in names})
     path = Path(path)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+    write_table(sorted(rows, key=lambda r: r["step"]), path.with_suffix(""))
     return path
+
+
+POSITION_BINS = 10
+
+
+def position_profile(completions: list, checkpoint, bins: int = POSITION_BINS) -> list[dict]:
+    """Token entropy and branching factor by relative position in the response (Deng et al. 2025's U-shape):
+    token t of a response of L tokens falls in bin floor(bins * t / L); one row per bin with the mean entropy
+    (nats), the mean branching factor and the token count, over every response of ``completions`` (which
+    must carry per-token ``entropies`` and ``branching``)."""
+    ent, br, cnt = np.zeros(bins), np.zeros(bins), np.zeros(bins, int)
+    for row in completions:
+        for c in row:
+            if c.entropies is None:
+                raise ValueError("completions: no per-token entropies (sample with JaxSampler(token_stats=True))")
+            L = len(c.entropies)
+            b = (bins * np.arange(L)) // max(L, 1)
+            np.add.at(ent, b, c.entropies)
+            np.add.at(br, b, c.branching)
+            np.add.at(cnt, b, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return [{"checkpoint": checkpoint, "position_bin": int(i), "relative_position": (i + 0.5) / bins,
+                 "token_entropy": float(ent[i] / cnt[i]) if cnt[i] else float("nan"),
+                 "branching_factor": float(br[i] / cnt[i]) if cnt[i] else float("nan"), "tokens": int(cnt[i])} for i in range(bins)]

@@ -21,8 +21,17 @@ def test_toy_run_writes_everything_and_resumes(tmp_path):
     res = run_lab(out, TOY, log=quiet)
     for name in ("setting.json", "base/model.safetensors", "hf_base/config.json", "hf_base/tokenizer.json",
                  "rl/step_2/optimizer.safetensors", "rl_log.json", "samples.jsonl", "analysis/report.md",
-                 "analysis/metrics.parquet", "run.json"):
+                 "analysis/metrics.parquet", "run.json", "signals.parquet", "signals.csv", "token_positions.parquet",
+                 "analysis/signals_timeline.png"):
         assert (out / name).is_file(), name
+    import pyarrow.parquet as pq
+
+    sig = pq.read_table(out / "signals.parquet").to_pylist()
+    assert [r["step"] for r in sig] == [1, 2] and all("token_entropy_wrong" in r and "kl_base" in r for r in sig)
+    pos = pq.read_table(out / "token_positions.parquet").to_pylist()
+    assert sorted({r["checkpoint"] for r in pos}) == [0, 1, 2] and len(pos) == 3 * 10
+    recs = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+    assert all(r["mean_token_entropy"] >= 0 for r in recs)
     doc = json.loads((out / "run.json").read_text())
     assert doc["steps"] == [0, 1, 2] and doc["setting"] == TOY.to_dict()
     assert json.loads((out / "setting.json").read_text()) == TOY.to_dict()

@@ -134,3 +134,16 @@ def test_killed_run_resumes_with_every_signal_row_once(tmp_path):
         assert a.keys() == b.keys()
         for k in a:
             assert a[k] == pytest.approx(b[k], rel=1e-5, abs=1e-7, nan_ok=True), (a["step"], k)
+
+
+def test_position_profile_bins_tokens_by_relative_position():
+    from real.lab.signals import position_profile
+
+    comps = [[Completion("", (0, 1, 2, 3), (0.0,) * 4, True, (1.0, 2.0, 3.0, 4.0), (1, 1, 2, 2)),
+              Completion("", (0, 1), (0.0,) * 2, True, (5.0, 6.0), (3, 5))]]
+    rows = position_profile(comps, checkpoint=7, bins=2)
+    assert [r["tokens"] for r in rows] == [3, 3] and {r["checkpoint"] for r in rows} == {7}
+    assert rows[0]["token_entropy"] == pytest.approx(8 / 3) and rows[1]["token_entropy"] == pytest.approx(13 / 3)
+    assert rows[0]["branching_factor"] == pytest.approx(5 / 3) and rows[1]["branching_factor"] == pytest.approx(9 / 3)
+    with pytest.raises(ValueError, match="no per-token entropies"):
+        position_profile([[Completion("", (1,), (0.0,))]], checkpoint=0)
