@@ -221,3 +221,15 @@ def test_evaluate_checkpoints_samples_every_model_in_one_worker(stand_in, tmp_pa
     inits = [c for c in stand_in.calls() if c["kind"] == "llm"]
     assert [c["model"] for c in inits] == [str(stand_in.model.resolve()), str(second.resolve())]
     assert inits[0]["pid"] == inits[1]["pid"]  # one worker process loaded both
+
+
+def test_cli_load_failure_exits_2_naming_the_folder(stand_in, tmp_path, monkeypatch, capsys):
+    from real.__main__ import main
+
+    for k, v in stand_in.env("load_error").items():
+        monkeypatch.setenv(k, v)
+    pf = tmp_path / "p.jsonl"
+    pf.write_text('{"problem_id": 1, "prompt": "Q:1+2=", "gold": 3}\n')
+    assert main(["evaluate", "--model", f"m={stand_in.model}", "--problems", str(pf), "--out", str(tmp_path / "o.jsonl")]) == 2
+    assert f"vLLM cannot load {stand_in.model}: RuntimeError: Unsupported CPU attention configuration" in capsys.readouterr().err
+    assert not (tmp_path / "o.jsonl").exists()
