@@ -160,12 +160,9 @@ def _make_samplers(params, config, tk, hf: Path, n_rows: int):
 
 def vllm_on_run(run_dir: Path, out_dir: Path, log=print) -> dict:
     """vLLM on every evaluated checkpoint of a lab run (module docstring): records, analysis, comparison."""
-    from real.lab.checkpoints import load_checkpoint
     from real.lab.config import RunConfig
-    from real.lab.evaluate import sample_records, write_records
-    from real.lab.hf_export import export_hf
+    from real.lab.evaluate import make_sampler, sample_records, write_records
     from real.lab.run import make_problem_sets
-    from real.lab.samplers.vllm import VLLMSampler
     from real.lab.task import grade, problem_records
     from real.logs.analysis import analyze
     from real.logs.importers import load_counts
@@ -179,14 +176,9 @@ def vllm_on_run(run_dir: Path, out_dir: Path, log=print) -> dict:
     sampler = None
     try:
         for s in steps:
-            params, config = load_checkpoint(run_dir / "rl" / f"step_{s}")[:2]
             t0 = time.perf_counter()
-            with tempfile.TemporaryDirectory(prefix="hf-export-") as tmp:
-                hf = export_hf(Path(tmp) / "hf", params, config)
-                if sampler is None:  # one worker for every checkpoint: vLLM's import is most of a fresh start
-                    sampler = VLLMSampler(str(hf))
-                else:
-                    sampler.load(hf)
+            # one worker for every checkpoint (vLLM's import is most of a fresh start); each exported on the fly
+            sampler = make_sampler("vllm", run_dir / "rl" / f"step_{s}", reuse=sampler)
             loads[s] = time.perf_counter() - t0
             t0 = time.perf_counter()
             records += sample_records(sampler, test, checkpoint=s, n=e.n_samples, temperature=e.temperature, top_p=e.top_p,

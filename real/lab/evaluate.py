@@ -64,12 +64,13 @@ def load_problems(path) -> list[dict]:
     return out
 
 
-def make_sampler(kind: str, model_dir):
+def make_sampler(kind: str, model_dir, *, reuse=None):
     """A sampler of the ``real.lab.samplers.interface`` interface for one checkpoint folder.
 
     ``vllm`` and ``transformers`` take a Hugging Face folder; given a training checkpoint of ours
     (``real.lab.checkpoints``), they load its Hugging Face export (``real.lab.hf_export``), written to a
-    temporary folder that is deleted once the model is loaded. ``jax`` takes a training checkpoint."""
+    temporary folder that is deleted once the model is loaded. ``jax`` takes a training checkpoint.
+    ``reuse``: a vLLM sampler whose worker loads this folder instead of a new worker (``VLLMSampler.load``)."""
     from real.lab.checkpoints import is_training_checkpoint
 
     if kind in ("vllm", "transformers"):
@@ -78,15 +79,22 @@ def make_sampler(kind: str, model_dir):
 
             from real.lab.checkpoints import load_checkpoint
             from real.lab.hf_export import export_hf
+            from real.lab.samplers.vllm import VLLMLoadError
 
             params, config, _, _, _ = load_checkpoint(model_dir)
             with tempfile.TemporaryDirectory(prefix="hf-export-") as tmp:
                 # the export refuses a head size vLLM rejects (naming it); transformers loads any
                 hf = export_hf(Path(tmp) / "hf", params, config, allow_vllm_unsupported=kind == "transformers")
-                return make_sampler(kind, hf)
+                try:
+                    return make_sampler(kind, hf, reuse=reuse)
+                except VLLMLoadError as exc:  # name the user's folder, not the temporary export
+                    raise VLLMLoadError(f"{model_dir} (our training checkpoint, exported for vLLM): {exc}") from None
         if kind == "vllm":
             from real.lab.samplers.vllm import VLLMSampler
 
+            if reuse is not None:
+                reuse.load(model_dir)
+                return reuse
             return VLLMSampler(str(model_dir))
         from real.lab.samplers.transformers import TransformersSampler
 
@@ -168,22 +176,21 @@ def evaluate_checkpoints(models: list[tuple[str, str]], problems_path, out_path,
         raise ValueError(f"--model: checkpoint names repeat: {names}")
     eq = AnswerEquivalence()
     records = []
+    s = None
     try:
         for name, folder in models:
             if not Path(folder).is_dir():
                 raise FileNotFoundError(f"--model {name}={folder}: no such folder")
-            s = make_sampler(sampler, folder)
-            try:
-                recs = sample_records(s, problems, checkpoint=str(name), n=n, temperature=temperature, top_p=top_p,
-                                      max_tokens=max_tokens, seed=seed, equivalence=eq)
-            finally:
-                close = getattr(s, "close", None)  # the vLLM sampler's worker process
-                if close is not None:
-                    close()
+            # one vLLM worker for every checkpoint (vLLM's import is most of a fresh start); others are made anew
+            s = make_sampler(sampler, folder, reuse=s if sampler == "vllm" else None)
+            recs = sample_records(s, problems, checkpoint=str(name), n=n, temperature=temperature, top_p=top_p,
+                                  max_tokens=max_tokens, seed=seed, equivalence=eq)
             log(f"{name}: {len(problems)} problems x {n} samples, pass@1 {np.mean([r['correct'] for r in recs]):.3f}")
             records += recs
     finally:
         eq.close()
+        if getattr(s, "close", None) is not None:  # the vLLM sampler's worker process
+            s.close()
     return write_records(out_path, records)
 
 

@@ -52,7 +52,7 @@ STAND_IN = textwrap.dedent('''
                 raise RuntimeError("Unsupported CPU attention configuration: head_dim=24")
             if not os.path.isdir(model) or os.path.basename(model) == "bad":
                 raise ValueError(f"Invalid repository ID or local directory specified: {model!r}")
-            _log("llm", {"model": model, **kw})
+            _log("llm", {"model": model, "pid": os.getpid(), **kw})
 
         def generate(self, prompts, params, use_tqdm=True):
             _log("generate", {"prompts": prompts, "params": params.kw})
@@ -97,6 +97,7 @@ def test_arguments_reach_vllm_and_outputs_become_completions(stand_in):
         assert s.vllm_version == "0.0-stand-in"
         out = s.generate(SamplingRequest(["a", "b"], n=3, temperature=0.7, top_p=0.9, max_tokens=5, seed=11))
     llm, warm, gen = stand_in.calls()
+    llm.pop("pid")
     # defaults (float32, eager, raw log-probs) with the caller's seed; the folder as an absolute path
     assert llm == {"kind": "llm", "model": str(stand_in.model.resolve()), "dtype": "float32", "enforce_eager": True,
                    "logprobs_mode": "raw_logprobs", "seed": 3}
@@ -201,3 +202,34 @@ def test_serialize_outputs_picks_the_sampled_tokens_entry():
     got[0][1]["logprobs"] = [-1.0, -2.0]
     with pytest.raises(RuntimeError, match=r"prompt 0, completion 2: vLLM gave 0 per-token logprobs for 2 tokens"):
         completions_from_outputs(got, req)
+
+
+def test_evaluate_checkpoints_samples_every_model_in_one_worker(stand_in, tmp_path, monkeypatch):
+    import json
+
+    from real.lab.evaluate import evaluate_checkpoints
+
+    second = tmp_path / "second"
+    second.mkdir()
+    for k, v in stand_in.env().items():
+        monkeypatch.setenv(k, v)
+    pf = tmp_path / "p.jsonl"
+    pf.write_text('{"problem_id": 1, "prompt": "Q:1+2=", "gold": 3}\n{"problem_id": 2, "prompt": "Q:2+2=", "gold": 4}\n')
+    out = evaluate_checkpoints([("a", str(stand_in.model)), ("b", str(second))], pf, tmp_path / "o.jsonl", n=2, log=lambda m: None)
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["checkpoint"] for r in recs] == ["a"] * 4 + ["b"] * 4
+    inits = [c for c in stand_in.calls() if c["kind"] == "llm"]
+    assert [c["model"] for c in inits] == [str(stand_in.model.resolve()), str(second.resolve())]
+    assert inits[0]["pid"] == inits[1]["pid"]  # one worker process loaded both
+
+
+def test_cli_load_failure_exits_2_naming_the_folder(stand_in, tmp_path, monkeypatch, capsys):
+    from real.__main__ import main
+
+    for k, v in stand_in.env("load_error").items():
+        monkeypatch.setenv(k, v)
+    pf = tmp_path / "p.jsonl"
+    pf.write_text('{"problem_id": 1, "prompt": "Q:1+2=", "gold": 3}\n')
+    assert main(["evaluate", "--model", f"m={stand_in.model}", "--problems", str(pf), "--out", str(tmp_path / "o.jsonl")]) == 2
+    assert f"vLLM cannot load {stand_in.model}: RuntimeError: Unsupported CPU attention configuration" in capsys.readouterr().err
+    assert not (tmp_path / "o.jsonl").exists()

@@ -67,6 +67,17 @@ def test_vllm_agrees_with_the_jax_sampler_and_teacher_forcing(trained):
         s.load(root / "hf")
         assert [[c.token_ids for c in r] for r in s.generate(SamplingRequest(prompts[:4], n=4, temperature=1.0, top_p=0.9,
                                                                              max_tokens=32, seed=9))] == [[c.token_ids for c in r] for r in again]
+        # a head size vLLM's CPU attention rejects (4 heads of 24): the error names the folder and vLLM's reason
+        from real.lab.hf_export import export_hf
+        from real.lab.model import LlamaConfig, init_params
+        from real.lab.samplers.vllm import VLLMLoadError
+
+        bad = LlamaConfig(vocab_size=tk.vocab_size, hidden_size=96, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4,
+                          num_key_value_heads=4, max_position_embeddings=80)
+        export_hf(root / "hf24", init_params(bad, jax.random.key(0)), bad, tk, allow_vllm_unsupported=True)
+        with pytest.raises(VLLMLoadError, match=rf"vLLM cannot load {root / 'hf24'}: RuntimeError: Unsupported CPU attention "
+                                                r"configuration: head_dim=24"):
+            s.load(root / "hf24")
     jax_sampler = JaxSampler(params, cfg, tk)
     j = jax_sampler.generate(req(2))
     t = homogeneity_test(final_answers(v), final_answers(j))
@@ -86,8 +97,6 @@ def _cli(*args):
 
 
 def test_real_evaluate_with_vllm_on_a_training_checkpoint(trained, tmp_path):
-    from real.lab.hf_export import export_hf
-    from real.lab.model import LlamaConfig, init_params
     from real.logs.importers import load_counts
 
     params, cfg, tk, root, problems = trained
@@ -99,11 +108,3 @@ def test_real_evaluate_with_vllm_on_a_training_checkpoint(trained, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     table, report = load_counts(out)
     assert report.n_rejected == 0 and table.shape == (1, 8) and int(table.n_samples.sum()) == 32
-    # a head size vLLM's CPU attention rejects (4 heads of 24): the error names the folder and vLLM's reason
-    bad = LlamaConfig(vocab_size=tk.vocab_size, hidden_size=96, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4,
-                      num_key_value_heads=4, max_position_embeddings=80)
-    export_hf(tmp_path / "hf24", init_params(bad, jax.random.key(0)), bad, tk, allow_vllm_unsupported=True)
-    r = _cli("evaluate", "--sampler", "vllm", "--model", f"bad={tmp_path / 'hf24'}", "--problems", str(pfile), "--n", "1",
-             "--out", str(tmp_path / "bad.jsonl"))
-    assert r.returncode == 2
-    assert f"vLLM cannot load {tmp_path / 'hf24'}" in r.stderr and "head_dim=24" in r.stderr, r.stderr[-2000:]
