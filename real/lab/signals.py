@@ -21,7 +21,9 @@ signal, ``step`` first). Token-level signals need the sampler's per-token statis
   the ratio is 1 at the gradient), ``ratio_outside_clip_after`` (share of tokens whose ratio of the
   updated to the rollout policy lies outside [1 - eps, 1 + eps]), ``kl_rollout`` and ``kl_base``: the k3
   estimator (Schulman 2020) E[(r - 1) - log r], r = pi_ref / pi_new, on the rollout tokens, of
-  KL(pi_new || pi_ref) for the rollout policy and the base model as reference;
+  KL(pi_new || pi_ref) for the rollout policy and the base model as reference (these three on
+  ``real.lab.rl.SHIFT_ROWS`` = 32 evenly spaced rollout sequences of the batch, not all of them: a
+  forward pass over the whole batch for each would cost more than the signals' 10% budget);
 - ``distinct_answers``: mean number of distinct final answers per group (no answer counts as one);
   ``wrong_answer_collision``: mean over groups with at least two wrong answers of the probability that two
   of them, drawn without replacement, are the same answer (Song et al. 2025's concentration of errors).

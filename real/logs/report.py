@@ -140,8 +140,8 @@ TIMELINE_PANELS = (
 
 def timeline_figure(signals: list[dict], results: dict, path: Path) -> str | None:
     """Training signals (rows with ``step`` and signal columns) on one timeline with the checkpoints: one panel
-    per group of :data:`TIMELINE_PANELS`, a dotted line at each checkpoint's step, and the checkpoints'
-    pass@1 and SC gain in the first panel (right axis). Returns the caption, or None without signals."""
+    per group of :data:`TIMELINE_PANELS` after a first panel of the checkpoints' pass@1 and SC gain, and a dotted
+    line at each checkpoint's step. Returns the caption, or None without signals."""
     rows = sorted((r for r in signals if r.get("step") is not None), key=lambda r: r["step"])
     panels = [(t, [c for c in cols if any(isinstance(r.get(c), (int, float)) for r in rows)]) for t, cols in TIMELINE_PANELS]
     panels = [(t, cols) for t, cols in panels if cols]
@@ -150,32 +150,40 @@ def timeline_figure(signals: list[dict], results: dict, path: Path) -> str | Non
     plt = pyplot()
     x = np.array([r["step"] for r in rows], float)
     ncol = 2
-    nrow = -(-len(panels) // ncol)
+    nrow = -(-(len(panels) + 1) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(11, 2.6 * nrow), sharex=True, squeeze=False)
     steps, _ = _x_axis(results)
     m = results["metrics"]
-    for a, (t, cols) in zip(axes.flat, panels):
-        for c in cols:
-            y = np.array([np.nan if r.get(c) is None else float(r[c]) for r in rows])
-            a.plot(x, y, lw=1.2, label=c)
-        for s in steps:
-            a.axvline(s, color="0.8", ls=":", lw=0.8)
-        a.set_title(t, fontsize=9)
-        a.legend(fontsize=7, loc="best")
-    first = axes.flat[0].twinx()
-    first.plot(steps, m["pass_at_1"]["estimate"], "ko-", ms=3, lw=1, label="pass@1 (checkpoints)")
+    first = axes.flat[0]  # the checkpoints' own metrics, on the same step axis
+    first.plot(steps, m["pass_at_1"]["estimate"], "ko-", ms=3, lw=1, label="pass@1")
     sc = _metric_at(results, "sc_gain", results["K"]) if "sc_gain" in m else None
     if sc is not None:
         first.plot(steps, sc["estimate"], "s--", color="tab:red", ms=3, lw=1, label=f"SC gain@{results['K']}")
-    first.legend(fontsize=7, loc="lower right")
-    for a in axes.flat[len(panels):]:
-        a.axis("off")
+        first.axhline(0, color="k", lw=0.6)
+    first.set_title("checkpoints", fontsize=9)
+    first.legend(fontsize=7, loc="best")
+    for a, (t, cols) in zip(list(axes.flat)[1:], panels):
+        for c in cols:
+            y = np.array([np.nan if r.get(c) is None else float(r[c]) for r in rows])
+            a.plot(x, y, lw=1.2, label=c)
+        a.set_title(t, fontsize=9)
+        a.legend(fontsize=7, loc="best")
+    for a in list(axes.flat)[:len(panels) + 1]:
+        for s_ in steps:
+            a.axvline(s_, color="0.8", ls=":", lw=0.8)
+        a.ticklabel_format(axis="y", useOffset=False)
+    for i in range(len(panels) + 1, nrow * ncol):
+        axes.flat[i].axis("off")
+        above = axes.flat[i - ncol]  # the column's last panel shows the step axis
+        above.xaxis.set_tick_params(labelbottom=True)
+        above.set_xlabel("training step")
     for a in axes[-1]:
-        a.set_xlabel("training step")
+        if a.axison:
+            a.set_xlabel("training step")
     save_figure(fig, path)
     plt.close(fig)
-    return ("Training signals per RL step on the checkpoint timeline (dotted lines: evaluated checkpoints; first panel, right "
-            "axis: the checkpoints' pass@1 and SC gain)")
+    return ("Training signals per RL step on the checkpoint timeline (dotted lines: evaluated checkpoints; first panel: the "
+            "checkpoints' pass@1 and SC gain)")
 
 
 def _figures(results: dict, fig_dir: Path) -> list[tuple[str, str]]:
