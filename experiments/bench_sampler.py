@@ -158,8 +158,9 @@ def _make_samplers(params, config, tk, hf: Path, n_rows: int):
     }
 
 
-def vllm_on_run(run_dir: Path, out_dir: Path, log=print) -> dict:
-    """vLLM on every evaluated checkpoint of a lab run (module docstring): records, analysis, comparison."""
+def vllm_on_run(run_dir: Path, out_dir: Path, log=print, n: int | None = None) -> dict:
+    """vLLM on every evaluated checkpoint of a lab run (module docstring): records, analysis, comparison.
+    ``n``: samples per problem (default: the run's own ``evaluation.n_samples``)."""
     from real.lab.config import RunConfig
     from real.lab.evaluate import make_sampler, sample_records, write_records
     from real.lab.run import make_problem_sets
@@ -172,6 +173,7 @@ def vllm_on_run(run_dir: Path, out_dir: Path, log=print) -> dict:
     steps = json.loads((run_dir / "run.json").read_text())["steps"]
     test = problem_records(make_problem_sets(cfg)[0]["test"])
     e = cfg.evaluation
+    n = n or e.n_samples
     records, seconds, loads = [], {}, {}
     sampler = None
     try:
@@ -181,10 +183,10 @@ def vllm_on_run(run_dir: Path, out_dir: Path, log=print) -> dict:
             sampler = make_sampler("vllm", run_dir / "rl" / f"step_{s}", reuse=sampler)
             loads[s] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            records += sample_records(sampler, test, checkpoint=s, n=e.n_samples, temperature=e.temperature, top_p=e.top_p,
+            records += sample_records(sampler, test, checkpoint=s, n=n, temperature=e.temperature, top_p=e.top_p,
                                       max_tokens=e.max_tokens, seed=cfg.seed + e.seed_offset + s, grade=grade)
             seconds[s] = time.perf_counter() - t0
-            log(f"  vLLM, checkpoint {s}: {len(test)} problems x {e.n_samples} samples in {seconds[s]:.1f} s (load {loads[s]:.1f} s)")
+            log(f"  vLLM, checkpoint {s}: {len(test)} problems x {n} samples in {seconds[s]:.1f} s (load {loads[s]:.1f} s)")
     finally:
         if sampler is not None:
             sampler.close()
@@ -208,9 +210,9 @@ def vllm_on_run(run_dir: Path, out_dir: Path, log=print) -> dict:
         per[str(s)] = {**test_, "pass_at_1_jax": float(np.mean([r["correct"] for p in pids for r in by["jax"][p]])),
                        "pass_at_1_vllm": float(np.mean([r["correct"] for p in pids for r in by["vllm"].get(p, [])])),
                        "vllm_seconds": seconds[s], "vllm_load_seconds": loads[s]}
-    return {"run": str(run_dir), "steps": steps, "records": len(records), "expected_records": len(steps) * len(test) * e.n_samples,
+    return {"run": str(run_dir), "steps": steps, "records": len(records), "expected_records": len(steps) * len(test) * n,
             "rejected": int(report.n_rejected), "checkpoints_analysed": int(table.shape[0]), "problems": len(test),
-            "n": e.n_samples, "per_checkpoint": per, "samples": str(path), "analysis": str(out_dir / "vllm_analysis")}
+            "n": n, "per_checkpoint": per, "samples": str(path), "analysis": str(out_dir / "vllm_analysis")}
 
 
 def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:

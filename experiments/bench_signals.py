@@ -7,7 +7,7 @@ time is that of its fastest run (timings here vary by 20%
 from run to run). With signals, the sampler also returns per-token entropy and branching factor
 and the trainer runs one extra forward pass each for the updated policy and the base model
 (``real.lab.rl.policy_shift``). Claim: signals cost at most 10% of the step time.
-Quick: 3 steps per run, 3 repeats; full: 6 steps, 3 repeats.
+Quick: 2 steps per run, 3 repeats; full: 6 steps, 3 repeats.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     from real.lab.run import make_problem_sets
     from real.lab.tokenizer import CharTokenizer
 
-    steps, repeats = (3, 3) if quick else (6, 3)
+    steps, repeats = (2, 3) if quick else (6, 3)
     cfg = QUICK.replace(rl={"steps": steps, "checkpoint_every": steps}).rl
     warm = QUICK.replace(rl={"steps": 1, "checkpoint_every": 1}).rl
     base = Path(RESULTS_DIR) / "real_rlvr" / "base"
