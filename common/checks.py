@@ -100,9 +100,13 @@ def check_number(name: str, value, *, low=None, high=None, low_open: bool = Fals
 
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{name}: must be a finite number, got {value!r}")
-    if low is not None and (value <= low if low_open else value < low):
+    below = low is not None and (value <= low if low_open else value < low)
+    above = high is not None and value > high
+    if (below or above) and low is not None and high is not None:  # name the whole allowed range
+        raise ValueError(f"{name}: must lie in {'(' if low_open else '['}{low:g}, {high:g}], got {value!r}")
+    if below:
         raise ValueError(f"{name}: must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and value > high:
+    if above:
         raise ValueError(f"{name}: must be <= {high}, got {value!r}")
 
 

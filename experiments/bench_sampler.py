@@ -1,5 +1,5 @@
 """Benchmark ``sampler``: the samplers side by side on one checkpoint (speed, answer agreement, log-prob
-parity), and vLLM on every evaluated checkpoint of the lab's RLVR run.
+parity), and vLLM on the evaluated checkpoints of the lab's RLVR run.
 
 Samplers (one interface, ``real.lab.samplers.interface``; same prompts, n samples each, T = 1, top_p =
 0.95, at most 48 new tokens):
@@ -23,7 +23,8 @@ Checks:
 - log-probs: each sampler's per-token log-probabilities of its own sampled tokens against our model's
   teacher-forced log-probabilities of the same tokens (``real.lab.scoring``): max |difference| < 1e-3 nats.
 With vLLM, and a lab run in ``results/real_rlvr`` (the main job runs it first): every evaluated RL
-checkpoint of that run is sampled with vLLM on the run's own test problems and evaluation setting, into
+checkpoint of that run (quick mode: its first and last, the base and the trained policy) is sampled with
+vLLM on the run's own test problems and evaluation setting, into
 sample records (``vllm_samples.jsonl``) that ``real.logs`` analyses unchanged (``vllm_analysis/``), and
 compared with the run's JAX samples checkpoint by checkpoint (the chi-square test above; pass@1 of each).
 
@@ -158,9 +159,10 @@ def _make_samplers(params, config, tk, hf: Path, n_rows: int):
     }
 
 
-def vllm_on_run(run_dir: Path, out_dir: Path, log=print, n: int | None = None) -> dict:
+def vllm_on_run(run_dir: Path, out_dir: Path, log=print, n: int | None = None, ends_only: bool = False) -> dict:
     """vLLM on every evaluated checkpoint of a lab run (module docstring): records, analysis, comparison.
-    ``n``: samples per problem (default: the run's own ``evaluation.n_samples``)."""
+    ``n``: samples per problem (default: the run's own ``evaluation.n_samples``); ``ends_only``: only the first and
+    the last checkpoint (the base and the trained policy; the quick mode, which keeps the main job in budget)."""
     from real.lab.config import RunConfig
     from real.lab.evaluate import make_sampler, sample_records, write_records
     from real.lab.run import make_problem_sets
@@ -171,6 +173,8 @@ def vllm_on_run(run_dir: Path, out_dir: Path, log=print, n: int | None = None) -
 
     cfg = RunConfig.from_dict(json.loads((run_dir / "setting.json").read_text()))
     steps = json.loads((run_dir / "run.json").read_text())["steps"]
+    if ends_only and len(steps) > 2:
+        steps = [steps[0], steps[-1]]
     test = problem_records(make_problem_sets(cfg)[0]["test"])
     e = cfg.evaluation
     n = n or e.n_samples
@@ -270,14 +274,15 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     elif not (run_dir / "run.json").is_file():
         on_run = {"skipped": f"{run_dir} holds no finished lab run (python -m experiments run real_rlvr --quick writes one)"}
     else:
-        print(f"vLLM on every evaluated checkpoint of {run_dir}:")
-        on_run = vllm_on_run(run_dir, out_dir)
-        claims.append(Claim(f"vLLM sampled every evaluated checkpoint of the lab run ({len(on_run['steps'])} checkpoints x "
+        print(f"vLLM on {'the first and last' if quick else 'every'} evaluated checkpoint of {run_dir}:")
+        on_run = vllm_on_run(run_dir, out_dir, ends_only=quick)
+        which = f"checkpoints {on_run['steps']}" if quick else "every evaluated checkpoint"
+        claims.append(Claim(f"vLLM sampled {which} of the lab run ({len(on_run['steps'])} checkpoints x "
                             f"{on_run['problems']} problems x {on_run['n']}) and real.logs read the records unchanged (0 rejected)",
                             on_run["records"] == on_run["expected_records"] and on_run["rejected"] == 0
                             and on_run["checkpoints_analysed"] == len(on_run["steps"]), float(on_run["rejected"]), 0.0))
         worst = min(on_run["per_checkpoint"].items(), key=lambda kv: kv[1]["p_permutation"])
-        claims.append(Claim(f"vLLM vs the run's JAX samples, answer distributions agree at every checkpoint (smallest permutation p: "
+        claims.append(Claim(f"vLLM vs the run's JAX samples, answer distributions agree at each sampled checkpoint (smallest permutation p: "
                             f"checkpoint {worst[0]}, chi-square {worst[1]['chi2']:.1f} on {worst[1]['dof']} dof; permutation p > {P_MIN} each)",
                             worst[1]["p_permutation"] > P_MIN, worst[1]["p_permutation"], P_MIN))
     write_summary(NAME, claims, results_dir=results_dir, quick=quick, checkpoint=source, samplers=res, tests=tests,

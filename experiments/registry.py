@@ -22,6 +22,8 @@ EXPERIMENTS = {
     "sweep": (_lazy("sweep"), "grid: error consistency x temperature x advantage x seeds, exact metrics per checkpoint, to Parquet"),
     "coverage_rotation": (_lazy("coverage_rotation"), "solved sets rotate across checkpoints; union pass@K vs best single at matched budget"),
     "real_rlvr": (_lazy("real_rlvr"), "a small real RLVR run on CPU: SFT base model, GRPO, checkpoint evaluation, analysis, theory vs measurement"),
+    "real_methods": (_lazy("real_methods"),
+                     "every RL method of the papers (Pass@k, exploration bonuses, RLPR, PPL, position) and continued SFT from one real base"),
     "real_validation": (_lazy("real_validation"),
                         "real data (../shared/data): maj@K predicted from 3-5 GSM8K samples vs held-out; Pythia pass@k extrapolation; churn"),
 }

@@ -2,7 +2,7 @@
 
     python -m real analyze LOGS... --out DIR [--format auto] [--K 32] [--ks 1,2,4,...] [--boot 1000]
     python -m real predict-sc --samples FILE --k K1,K2,... --out DIR [--model dirichlet|dirichlet_loo|plugin|beta_binomial] [--boot 1000]
-    python -m real rlvr [--quick] --out DIR [--advantage NAME] [--k 4]
+    python -m real rlvr [--quick] --out DIR [--advantage NAME] [--k 4] [--set rl.FIELD=VALUE ...]
     python -m real evaluate --model NAME=DIR [...] --problems FILE --out FILE [--sampler vllm|transformers|jax] [--n 16]
 
 ``analyze`` imports the logs (every rejected row reported with file, line and reason), runs every
@@ -93,11 +93,36 @@ def cmd_predict_sc(args) -> int:
     return 0
 
 
+def apply_overrides(cfg, items: list[str]):
+    """``["rl.bonus_coef=0.5", "seed=3"]`` applied to a ``RunConfig`` (values parsed as JSON, else kept as text);
+    ValueError naming the item for a malformed one, and the config's own error for a bad field or value."""
+    import json
+
+    edits: dict = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set: expected SECTION.FIELD=VALUE, got {item!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        if key == "seed":
+            edits["seed"] = value
+            continue
+        section, dot, name = key.partition(".")
+        if not dot or not name:
+            raise ValueError(f"--set: expected SECTION.FIELD=VALUE, got {item!r}")
+        edits.setdefault(section, {})[name] = value
+    return cfg.replace(**edits) if edits else cfg
+
+
 def cmd_rlvr(args) -> int:
     from real.lab.config import FULL, QUICK
     from real.lab.run import run_lab
 
     cfg = (QUICK if args.quick else FULL).replace(rl={"advantage": args.advantage, "k": args.k})
+    cfg = apply_overrides(cfg, args.set)
     run_lab(Path(args.out), cfg)
     return 0
 
@@ -118,6 +143,7 @@ def cmd_evaluate(args) -> int:
 
 
 def main(argv=None) -> int:
+    from real.lab.config import TOKEN_METHODS
     from real.lab.evaluate import SAMPLERS
     from theory.advantage_registry import ADVANTAGES
 
@@ -143,9 +169,13 @@ def main(argv=None) -> int:
     p = sub.add_parser("rlvr", help="the lab's small RLVR run end to end (base model, RL, evaluation, analysis)")
     p.add_argument("--quick", action="store_true", help="the quick setting (minutes on 2 CPU cores)")
     p.add_argument("--out", required=True, help="run folder (setting.json, base/, rl/, samples.jsonl, analysis/, run.json)")
-    p.add_argument("--advantage", default="grpo", choices=sorted(ADVANTAGES),
-                   help="RL advantage, any name of theory.advantage_registry (default grpo)")
+    p.add_argument("--advantage", default="grpo", choices=sorted(ADVANTAGES) + list(TOKEN_METHODS),
+                   help="RL method: any name of theory.advantage_registry, or rlpr, ppl_reweight, position_bonus "
+                        "(real.lab.config.TOKEN_METHODS); default grpo")
     p.add_argument("--k", type=int, default=4, help="k of the Pass@k advantages (default 4)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="any field of the setting, e.g. --set rl.bonus_coef=0.5 --set rl.steps=20 (JSON values; "
+                        "repeatable); an invalid value fails before training, naming the field and its range")
     p = sub.add_parser("evaluate", help="sample checkpoints on a problems file -> sample records (JSONL)")
     p.add_argument("--model", action="append", required=True, help="NAME=DIR, a checkpoint folder (repeat for several)")
     p.add_argument("--problems", required=True, help="JSONL: problem_id, prompt, gold per line")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from common.checks import check_int, check_number
 from real.lab.model import LlamaConfig
 
-__all__ = ["TaskConfig", "SFTConfig", "RLConfig", "EvalConfig", "RunConfig", "QUICK", "FULL", "setting_differences",
+__all__ = ["TOKEN_METHODS", "TaskConfig", "SFTConfig", "RLConfig", "EvalConfig", "RunConfig", "QUICK", "FULL", "setting_differences",
            "flatten_setting"]
 
 
@@ -98,15 +98,28 @@ class SFTConfig:
             check_number("sft.target_pass_at_1", self.target_pass_at_1, low=0, high=1)
 
 
+TOKEN_METHODS = ("rlpr", "ppl_reweight", "position_bonus")  # real-model methods beyond the shared group registry
+
+
 @dataclass(frozen=True)
 class RLConfig:
     """Stage 2 (``real.lab.rl``): ``steps`` RL steps of ``batch_problems`` problems x ``n_rollouts`` rollouts
-    at ``temperature`` (at most ``max_tokens`` new tokens); advantages by name from
-    ``theory.advantage_registry`` (``k``: the Pass@k group size; ``bonus_coef``, ``noise_rate``,
-    ``entropy_coef``, ``ucb_b0``: the parameters of the exploration-bonus, noisy-reward and entropy
-    entries, as in the simulator); ``ppo_epochs`` passes of the PPO-clipped surrogate (``clip_eps``),
-    AdamW at ``learning_rate`` with ``weight_decay``, gradients clipped to ``max_grad_norm``; a checkpoint
-    every ``checkpoint_every`` steps (and at the last)."""
+    at ``temperature`` / ``top_p`` (at most ``max_tokens`` new tokens); ``ppo_epochs`` passes of the
+    PPO-clipped surrogate (``clip_eps``), AdamW at ``learning_rate`` with ``weight_decay``, gradients clipped
+    to ``max_grad_norm``; a checkpoint every ``checkpoint_every`` steps (and at the last).
+
+    ``advantage`` names the method: any entry of ``theory.advantage_registry`` (``k``: the Pass@k group size;
+    ``bonus_coef``, ``ucb_b0``: the exploration bonuses' weight and UCB-Con baseline, Song et al. 2025;
+    ``noise_rate``, ``entropy_coef``: the noisy-reward and entropy-bonus controls, as in the simulator) or one
+    of :data:`TOKEN_METHODS`, which need the policy's token probabilities and exist only on a real model, each
+    on top of GRPO:
+
+    - ``rlpr`` (Yu et al. 2025): the reward is the policy's mean probability of the reference answer after its
+      own reasoning (``real.lab.probability_reward``), debiased by the no-reasoning score when ``rlpr_debias``
+      (clip(r - r', 0, 1)); prompts whose reward std is below ``rlpr_std_beta`` x an EMA (new-value weight
+      ``rlpr_ema_weight``) of the batch's mean std are dropped (advantage 0); the verifier is not used;
+    - ``ppl_reweight`` (Deng et al. 2025): GRPO x (1 - ``ppl_alpha`` z(ln PPL)), ``theory.token_shaping``;
+    - ``position_bonus`` (Deng et al. 2025): GRPO x (1 + ``position_beta`` x relative token position)."""
 
     steps: int = 60
     batch_problems: int = 64
@@ -117,35 +130,50 @@ class RLConfig:
     noise_rate: float = 0.1
     entropy_coef: float = 0.01
     ucb_b0: float = 0.5
+    ppl_alpha: float = 0.1
+    position_beta: float = 0.5
+    rlpr_debias: bool = True
+    rlpr_std_beta: float = 0.5
+    rlpr_ema_weight: float = 0.01
     learning_rate: float = 2e-4
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     clip_eps: float = 0.2
     ppo_epochs: int = 1
     temperature: float = 1.0
+    top_p: float = 1.0
     max_tokens: int = 48
     checkpoint_every: int = 10
 
     def __post_init__(self):
         from theory.advantage_registry import ADVANTAGES
+        from theory.token_shaping import max_ppl_alpha
 
         for f in ("steps", "batch_problems", "n_rollouts", "k", "ppo_epochs", "max_tokens", "checkpoint_every"):
             check_int(f"rl.{f}", getattr(self, f))
-        if self.advantage not in ADVANTAGES:
-            raise ValueError(f"rl.advantage: unknown name {self.advantage!r}; known: {', '.join(sorted(ADVANTAGES))}")
+        if self.advantage not in ADVANTAGES and self.advantage not in TOKEN_METHODS:
+            raise ValueError(f"rl.advantage: unknown name {self.advantage!r}; known: "
+                             f"{', '.join(sorted(ADVANTAGES) + list(TOKEN_METHODS))}")
         if self.k > self.n_rollouts:
-            raise ValueError(f"rl.k: must be <= rl.n_rollouts = {self.n_rollouts}, got {self.k}")
+            raise ValueError(f"rl.k: must lie in [1, rl.n_rollouts = {self.n_rollouts}], got {self.k}")
         if self.advantage == "passk_full" and self.n_rollouts % self.k:
             raise ValueError(f"rl.k: passk_full needs rl.n_rollouts = {self.n_rollouts} divisible by k, got {self.k}")
-        check_number("rl.bonus_coef", self.bonus_coef)
+        check_number("rl.bonus_coef", self.bonus_coef, low=0)
         check_number("rl.noise_rate", self.noise_rate, low=0, high=1)
-        check_number("rl.entropy_coef", self.entropy_coef)
-        check_number("rl.ucb_b0", self.ucb_b0)
+        check_number("rl.entropy_coef", self.entropy_coef, low=0)
+        check_number("rl.ucb_b0", self.ucb_b0, low=0, high=1)
+        check_number("rl.ppl_alpha", self.ppl_alpha, low=0, high=max_ppl_alpha(self.n_rollouts))
+        check_number("rl.position_beta", self.position_beta, low=0)
+        if not isinstance(self.rlpr_debias, bool):
+            raise ValueError(f"rl.rlpr_debias: must be true or false, got {self.rlpr_debias!r}")
+        check_number("rl.rlpr_std_beta", self.rlpr_std_beta, low=0)
+        check_number("rl.rlpr_ema_weight", self.rlpr_ema_weight, low=0, low_open=True, high=1)
         check_number("rl.learning_rate", self.learning_rate, low=0, low_open=True)
         check_number("rl.weight_decay", self.weight_decay, low=0)
         check_number("rl.max_grad_norm", self.max_grad_norm, low=0, low_open=True)
         check_number("rl.clip_eps", self.clip_eps, low=0, low_open=True)
         check_number("rl.temperature", self.temperature, low=0, low_open=True)
+        check_number("rl.top_p", self.top_p, low=0, low_open=True, high=1)
 
 
 @dataclass(frozen=True)

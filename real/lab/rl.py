@@ -5,11 +5,15 @@ One RL step (Shao et al. 2024, GRPO; Chen et al. 2025, Pass@k training; Song et 
    temperature T), with their token log-probabilities (the "old" policy, held fixed for the step);
 2. reward r = 1 if the extracted final answer is right, else 0 (``real.lab.task.check_answer`` on
    ``real.logs.answers.extract_answer``);
-3. per-group advantages from the shared registry, by name: ``theory.advantage_registry.get_advantage(
+3. per-group advantages by method name (``cfg.advantage``). Registry names use the shared registry: ``theory.advantage_registry.get_advantage(
    cfg.advantage)(key, r, answers, ctx, k=cfg.k)`` — the same functions, with the same semantics, as the
    simulator (``sim.train``). :func:`rollout_context` builds the answer ids and the ``AdvContext`` from the
    sampled completions (answer ids, summed log-probs, the Monte Carlo sequence entropy, training-history
-   answer counts N(x, a)); ``key`` = ``fold_in(key(seed), step)``;
+   answer counts N(x, a)); ``key`` = ``fold_in(key(seed), step)``. The token methods
+   (``real.lab.config.TOKEN_METHODS``: ``rlpr``, ``ppl_reweight``, ``position_bonus``) need the policy's own
+   token probabilities and reshape GRPO (:func:`method_advantages`): RLPR's probability reward comes from one
+   teacher-forced pass of the policy (``real.lab.probability_reward``), PPL reweighting from the rollout
+   log-probs the sampler returned, the position bonus acts on the per-token advantages;
 4. ``ppo_epochs`` passes of the clipped surrogate (Schulman et al. 2017) over the completion tokens:
    L = −mean_tokens min(ρ A, clip(ρ, 1 − ε, 1 + ε) A), ρ = π_θ(token)/π_old(token); the mean is over all
    completion tokens of the batch (Dr. GRPO's constant normaliser); no KL term. AdamW.
@@ -30,25 +34,35 @@ import numpy as np
 import optax
 
 from real.lab.checkpoints import latest_checkpoint, load_checkpoint, save_checkpoint
-from real.lab.config import RLConfig
+from real.lab.config import TOKEN_METHODS, RLConfig
 from real.lab.model import LlamaConfig, sequence_logits, token_log_probs
+from real.lab.probability_reward import reference_answer_probabilities
 from real.lab.samplers.interface import SamplingRequest
 from real.lab.samplers.jax import JaxSampler
 from real.lab.task import check_answer
 from real.lab.tokenizer import CharTokenizer
 from real.logs.answers import extract_answer
 from theory.advantage_registry import AdvContext, get_advantage
+from theory.token_shaping import position_bonus_advantage
 
 
-def rewards_of(problems, completions) -> np.ndarray:
-    """[B, n] 0/1 rewards: does each completion's extracted answer equal the problem's answer?"""
-    return np.array([[float(check_answer(p, extract_answer(c.text))) for c in row] for p, row in zip(problems, completions)])
+def final_answers(completions) -> list[list]:
+    """[B][n] final answers of the completions (``real.logs.answers.extract_answer``; None = no answer), parsed once
+    per step and shared by the reward, the advantage context and the signals."""
+    return [[extract_answer(c.text) for c in row] for row in completions]
+
+
+def rewards_of(problems, completions, finals=None) -> np.ndarray:
+    """[B, n] 0/1 rewards: does each completion's extracted answer (``finals``, parsed here when None) equal the
+    problem's answer?"""
+    finals = final_answers(completions) if finals is None else finals
+    return np.array([[float(check_answer(p, a)) for a in row] for p, row in zip(problems, finals)])
 
 
 AnswerHistory = dict  # {(problem_id, answer string or None): count}: N(x, a) over the RL steps so far
 
 
-def rollout_context(problems, completions, rewards, history: AnswerHistory, cfg: RLConfig):
+def rollout_context(problems, completions, rewards, history: AnswerHistory, cfg: RLConfig, finals=None):
     """Answer ids [B, n] (int32) and the ``AdvContext`` of one batch of rollouts; updates ``history`` in place.
 
     ``problems`` [B] (``real.lab.task.Problem``), ``completions`` [B][n] (``Completion``), ``rewards`` [B, n]
@@ -73,7 +87,7 @@ def rollout_context(problems, completions, rewards, history: AnswerHistory, cfg:
     rewards = np.asarray(rewards)
     answers = np.zeros((B, n), np.int32)
     log_probs = np.zeros((B, n), np.float64)
-    texts = [[extract_answer(c.text) for c in row] for row in completions]
+    texts = final_answers(completions) if finals is None else finals
     for b, (p, row) in enumerate(zip(problems, completions)):
         if len(row) != n:
             raise ValueError(f"completions: every problem needs {n} completions, problem {b} has {len(row)}")
@@ -113,9 +127,67 @@ def advantage_key(seed: int, step: int) -> jax.Array:
 
 
 def compute_advantages(key, rewards, answers, ctx: AdvContext, cfg: RLConfig) -> np.ndarray:
-    """Registry advantages [B, n] as float32 NumPy: ``get_advantage(cfg.advantage)(key, r, answers, ctx, k=cfg.k)``."""
+    """Registry advantages [B, n] as float32 NumPy: ``get_advantage(cfg.advantage)(key, r, answers, ctx, k=cfg.k)``;
+    for the token methods (``real.lab.config.TOKEN_METHODS``) GRPO's, which :func:`method_advantages` reshapes."""
     r = jnp.asarray(rewards, jnp.result_type(float))
-    return np.asarray(get_advantage(cfg.advantage)(key, r, jnp.asarray(answers), ctx, k=cfg.k), np.float32)
+    name = "grpo" if cfg.advantage in TOKEN_METHODS else cfg.advantage
+    return np.asarray(get_advantage(name)(key, r, jnp.asarray(answers), ctx, k=cfg.k), np.float32)
+
+
+def method_advantages(key, rewards, answers, ctx: AdvContext, cfg: RLConfig, *, completions, lengths=None,
+                      rlpr_scores=None, filter_state=None):
+    """The step's response advantages [B, n] for any method of ``cfg.advantage``, and what the method adds.
+
+    Returns ``(adv, info, filter_state)``: ``info`` holds the method's own per-step numbers (for the
+    signals) and ``filter_state`` RLPR's std-filter state (``theory.rlpr.StdFilterState``; None otherwise).
+
+    - registry names: :func:`compute_advantages` on the verifier's ``rewards``;
+    - ``ppl_reweight``: GRPO reweighted by the responses' log-perplexity (``theory.token_shaping``), from the
+      rollout log-probs in ``ctx.log_probs`` and ``lengths`` [B, n] (tokens per completion);
+    - ``rlpr``: GRPO on the probability reward ``rlpr_scores = (r [B, n], r' [B])``
+      (``real.lab.probability_reward``), debiased (``theory.rlpr.debiased_reward``) when ``cfg.rlpr_debias``,
+      with the groups the std filter drops (``theory.rlpr.std_filter``) set to 0; ``rewards`` is not used;
+    - ``position_bonus``: GRPO here; its token-level bonus is applied to the packed per-token advantages by
+      :func:`train_rl` (``theory.token_shaping.position_bonus_advantage``)."""
+    from theory import rlpr as trlpr
+    from theory.advantage import grpo_advantage
+    from theory.token_shaping import ppl_reweighted_advantage
+
+    info = {}
+    if cfg.advantage == "rlpr":
+        if rlpr_scores is None:
+            raise ValueError("rlpr_scores: the rlpr method needs the reference-answer probabilities (r, r')")
+        r, r0 = (np.asarray(x, np.float64) for x in rlpr_scores)
+        reward = np.asarray(trlpr.debiased_reward(r, r0[:, None])) if cfg.rlpr_debias else r
+        keep, filter_state = trlpr.std_filter(reward, filter_state, beta=cfg.rlpr_std_beta, ema_weight=cfg.rlpr_ema_weight)
+        keep = np.asarray(keep)
+        adv = np.asarray(grpo_advantage(reward), np.float32) * keep[:, None]
+        correct = np.asarray(rewards) > 0.5
+        info = {"rlpr_reward": float(reward.mean()), "rlpr_raw_reward": float(r.mean()), "rlpr_no_reasoning": float(r0.mean()),
+                "rlpr_kept_groups": float(keep.mean()), "rlpr_ema_std": float(filter_state.ema_std),
+                "rlpr_reward_correct": float(reward[correct].mean()) if correct.any() else float("nan"),
+                "rlpr_reward_wrong": float(reward[~correct].mean()) if (~correct).any() else float("nan")}
+        return adv, info, filter_state
+    adv = compute_advantages(key, rewards, answers, ctx, cfg)
+    if cfg.advantage == "ppl_reweight":
+        if lengths is None:
+            raise ValueError("lengths: the ppl_reweight method needs the completions' token counts")
+        adv = np.asarray(ppl_reweighted_advantage(adv, ctx.log_probs, np.maximum(np.asarray(lengths), 1), alpha=cfg.ppl_alpha),
+                         np.float32)
+    return adv, info, filter_state
+
+
+def _filter_to_json(state) -> dict | None:
+    return None if state is None else {"ema_std": float(state.ema_std), "initialized": bool(state.initialized)}
+
+
+def _filter_from_json(doc):
+    if doc is None:
+        return None
+    from theory.rlpr import StdFilterState
+
+    f = jnp.result_type(float)
+    return StdFilterState(ema_std=jnp.asarray(doc["ema_std"], f), initialized=jnp.asarray(bool(doc["initialized"])))
 
 
 def history_to_json(history: AnswerHistory) -> list:
@@ -228,9 +300,11 @@ def train_rl(params, config: LlamaConfig, problems, cfg: RLConfig, run_dir, *, s
     opt_state = optimizer.init(params)
     start = 0
     history: AnswerHistory = {}
+    filter_state = None  # RLPR's std-filter EMA (theory.rlpr.StdFilterState), checkpointed for an exact resume
     last = latest_checkpoint(run_dir)
     if last is not None:
         params, config, opt_state, start, meta = load_checkpoint(last, opt_state_like=opt_state)
+        filter_state = _filter_from_json(meta.get("rlpr_filter"))
         if "answer_counts" in meta:
             history = history_from_json(meta["answer_counts"])
         elif start > 0:
@@ -251,12 +325,21 @@ def train_rl(params, config: LlamaConfig, problems, cfg: RLConfig, run_dir, *, s
         rng = np.random.default_rng([seed, step])
         batch = [problems[i] for i in rng.choice(len(problems), cfg.batch_problems, replace=False)]
         sampler = JaxSampler(params, config, tokenizer, token_stats=signals_path is not None)
-        comps = sampler.generate(SamplingRequest([p.prompt for p in batch], n=cfg.n_rollouts, temperature=cfg.temperature,
+        comps = sampler.generate(SamplingRequest([p.prompt for p in batch], n=cfg.n_rollouts, temperature=cfg.temperature, top_p=cfg.top_p,
                                                  max_tokens=cfg.max_tokens, seed=int(rng.integers(2**31))))
-        r = rewards_of(batch, comps)
-        answers, ctx = rollout_context(batch, comps, r, history, cfg)
-        adv = compute_advantages(advantage_key(seed, step), r, answers, ctx, cfg)
+        finals = final_answers(comps)
+        r = rewards_of(batch, comps, finals)
+        answers, ctx = rollout_context(batch, comps, r, history, cfg, finals)
+        scores = None
+        if cfg.advantage == "rlpr":
+            scores = reference_answer_probabilities(params, config, tokenizer, [p.prompt for p in batch],
+                                                    [p.answer for p in batch], comps)
+        lengths = np.array([[len(c.token_ids) for c in row] for row in comps])
+        adv, info, filter_state = method_advantages(advantage_key(seed, step), r, answers, ctx, cfg, completions=comps,
+                                                    lengths=lengths, rlpr_scores=scores, filter_state=filter_state)
         toks, mask, old, A = (jnp.asarray(x) for x in pack_rollouts(tokenizer, batch, comps, adv, seq_len))
+        if cfg.advantage == "position_bonus":
+            A = position_bonus_advantage(A, mask, beta=cfg.position_beta)
         clip_fracs = []
         for epoch in range(cfg.ppo_epochs):
             params, opt_state, loss, upd = rl_update(params, opt_state, toks, mask, old, A, config=config, optimizer=optimizer,
@@ -270,8 +353,7 @@ def train_rl(params, config: LlamaConfig, problems, cfg: RLConfig, run_dir, *, s
             sub = slice(None, None, max(1, toks.shape[0] // SHIFT_ROWS))
             shift = {k: float(v) for k, v in policy_shift(params, old[sub], base_params, toks[sub], mask[sub], config=config,
                                                           clip_eps=cfg.clip_eps).items()}
-            finals = [[extract_answer(c.text) for c in row] for row in comps]
-            update = {"loss": float(loss), "grad_norm": grad_norm, "clip_fraction": float(np.mean(clip_fracs)), **shift}
+            update = {"loss": float(loss), "grad_norm": grad_norm, "clip_fraction": float(np.mean(clip_fracs)), **shift, **info}
             signals.append({"step": step + 1, **step_signals(comps, r, finals, adv, update)})
         n_pos = r.sum(axis=1)
         eta_per_group = np.abs(adv).sum(axis=1)
@@ -281,6 +363,7 @@ def train_rl(params, config: LlamaConfig, problems, cfg: RLConfig, run_dir, *, s
             if signals_path is not None:  # first the rows, then the checkpoint they lead up to
                 write_signals(signals_path, signals)
             save_checkpoint(run_dir / f"step_{step + 1}", params, config, opt_state=opt_state, step=step + 1,
-                            meta={"rl": asdict(cfg), "answer_counts": history_to_json(history)})
+                            meta={"rl": asdict(cfg), "answer_counts": history_to_json(history),
+                                  "rlpr_filter": _filter_to_json(filter_state)})
         log(f"rl step {step + 1}: reward {r.mean():.3f}, loss {float(loss):+.4f}")
     return params, logs

@@ -210,7 +210,7 @@ def run_lab(out_dir, cfg: RunConfig, *, on_stale: str = "refuse", analyze: bool 
         from real.lab.signals import read_signals
 
         write_report(res, out / "analysis", title="Small real RLVR run: checkpoint analysis", import_report=report.to_dict(),
-                     signals=read_signals(out / "signals.parquet"))
+                     signals=read_signals(out / "signals.parquet"), token_positions=profile)
         timings["analysis_s"] = time.perf_counter() - t3
     timings["total_s"] = time.perf_counter() - t0
     doc = {"setting": cfg.to_dict(), "base": base_meta, "problems": counts, "steps": steps, "timings": timings, "out_dir": str(out)}

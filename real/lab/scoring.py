@@ -20,7 +20,9 @@ from real.lab.tokenizer import CharTokenizer
 
 
 @functools.partial(jax.jit, static_argnames=("config",))
-def _sequence_log_probs(params, tokens, pad_mask, *, config: LlamaConfig):
+def padded_log_probs(params, tokens, pad_mask, *, config: LlamaConfig):
+    """Jitted teacher forcing of right-padded rows: tokens [R, T] int, pad_mask [R, T] bool (True on real tokens) ->
+    [R, T - 1] log p(token t + 1 | tokens <= t) under the raw model distribution (nats; padded targets meaningless)."""
     logits = sequence_logits(params, config, tokens[:, :-1], pad_mask[:, :-1])
     return token_log_probs(logits, tokens[:, 1:])
 
@@ -52,7 +54,7 @@ def completion_log_probs(params, config: LlamaConfig, tokenizer: CharTokenizer, 
         for r, ids in enumerate(chunk):
             toks[r, :len(ids)] = ids
             mask[r, :len(ids)] = True
-        lp = np.asarray(_sequence_log_probs(params, toks, mask, config=config))  # [b, T-1]: position t scores token t+1
+        lp = np.asarray(padded_log_probs(params, toks, mask, config=config))  # [b, T-1]: position t scores token t+1
         for r in range(len(chunk)):
             i, j, n_prompt, n_new = where[start + r]
             out[i][j] = lp[r, n_prompt - 1:n_prompt - 1 + n_new].astype(np.float64)

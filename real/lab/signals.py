@@ -26,7 +26,13 @@ signal, ``step`` first). Token-level signals need the sampler's per-token statis
   forward pass over the whole batch for each would cost more than the signals' 10% budget);
 - ``distinct_answers``: mean number of distinct final answers per group (no answer counts as one);
   ``wrong_answer_collision``: mean over groups with at least two wrong answers of the probability that two
-  of them, drawn without replacement, are the same answer (Song et al. 2025's concentration of errors).
+  of them, drawn without replacement, are the same answer (Song et al. 2025's concentration of errors);
+- the method's own numbers, one column each (``real.lab.rl.method_advantages``): for ``rlpr``
+  ``rlpr_reward`` (the reward trained on), ``rlpr_raw_reward`` (before debiasing), ``rlpr_no_reasoning``
+  (r'), ``rlpr_reward_correct`` / ``rlpr_reward_wrong`` (split by the verifier, which RLPR itself never
+  uses), ``rlpr_kept_groups`` (share the std filter keeps) and ``rlpr_ema_std`` (its EMA).
+
+``reward`` is always the verifier's pass rate of the batch, whatever the method trains on.
 """
 
 from __future__ import annotations
@@ -78,6 +84,8 @@ def step_signals(completions: list, rewards: np.ndarray, answers: list, adv: np.
     out["adv_share_positive"] = float(np.mean(adv > 0))
     for k in ("loss", "grad_norm", "clip_fraction", "ratio_outside_clip_after", "kl_rollout", "kl_base"):
         out[k] = float(update.get(k, float("nan")))
+    for k, v in update.items():  # the method's own numbers (e.g. RLPR's reward, kept groups, EMA threshold)
+        out.setdefault(k, float(v))
     out["distinct_answers"] = _mean([len(set(row)) for row in answers])
     collisions = []
     for row, r in zip(answers, rewards):

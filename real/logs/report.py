@@ -443,8 +443,51 @@ def _jsonable(x):
     return x
 
 
+def token_position_figure(rows: list[dict], path: Path) -> str | None:
+    """Token entropy and branching factor over relative position in the response, one line per checkpoint
+    (rows: ``checkpoint``, ``relative_position``, ``token_entropy``, ``branching_factor``, e.g. the lab's
+    ``token_positions.parquet``). Returns the caption, or None without rows."""
+    if not rows:
+        return None
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    checkpoints = sorted({r["checkpoint"] for r in rows}, key=lambda c: (_as_float(c), str(c)))
+    cmap = plt.get_cmap("viridis")
+    for i, c in enumerate(checkpoints):
+        pts = sorted((r["relative_position"], r["token_entropy"], r["branching_factor"]) for r in rows if r["checkpoint"] == c)
+        x, e, b = zip(*pts)
+        color = cmap(i / max(len(checkpoints) - 1, 1))
+        axes[0].plot(x, e, color=color, label=str(c))
+        axes[1].plot(x, b, color=color)
+    axes[0].set_ylabel("token entropy (nats)")
+    axes[1].set_ylabel("branching factor (top-p 0.95 set size)")
+    for ax in axes:
+        ax.set_xlabel("relative position in the response")
+    axes[0].legend(title="checkpoint", fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, path, close=True)
+    return ("Token entropy and rollout branching factor by relative position in the response, per checkpoint "
+            "(Deng et al. 2025 report a U-shape over position).")
+
+
+def _as_float(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("inf")
+
+
+def _token_columns(summary_rows: list[dict], token_positions: list[dict]) -> None:
+    """Add each checkpoint's token-weighted mean token entropy and branching factor to its summary row."""
+    for r in summary_rows:
+        mine = [t for t in token_positions if str(t["checkpoint"]) == r["checkpoint"] and t["tokens"]]
+        n = sum(t["tokens"] for t in mine)
+        r["token_entropy"] = sum(t["token_entropy"] * t["tokens"] for t in mine) / n if n else float("nan")
+        r["branching_factor"] = sum(t["branching_factor"] * t["tokens"] for t in mine) / n if n else float("nan")
+
+
 def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analysis", import_report: dict | None = None,
-                 signals: list[dict] | None = None) -> dict:
+                 signals: list[dict] | None = None, token_positions: list[dict] | None = None) -> dict:
     """Write tables (Parquet + CSV), figures (PNG), ``summary.json``, ``report.md`` and ``report.html``.
 
     Args:
@@ -455,6 +498,9 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
         ``to_dict``): its row counts, rejected-row counts by reason and the first rejected rows are listed.
       signals: optional training signals, one row per step (``step`` plus signal columns, e.g. the lab's
         ``signals.parquet``): drawn on one timeline with the checkpoints (``signals_timeline.png``).
+      token_positions: optional token entropy / branching factor by relative position per checkpoint (the lab's
+        ``token_positions.parquet``): their per-checkpoint means join the checkpoint table beside pass@k, maj@K
+        and SC gain, and ``token_positions.png`` draws them over position.
     Returns {"report_md", "report_html", "summary_json", "negative_sc_json", "coverage_json": paths,
       "tables": {name: {parquet, csv}}, "figures": [paths]}.
     """
@@ -462,6 +508,8 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
     tab_dir = fig_dir = out
     written = {"tables": {}, "figures": []}
     summary_rows = checkpoint_summary_rows(results)
+    if token_positions:
+        _token_columns(summary_rows, token_positions)
     all_tables = {"checkpoint_summary": summary_rows, **results.get("tables", {})}
     for name, rows in all_tables.items():
         written["tables"][name] = write_table(rows, tab_dir / name)
@@ -470,6 +518,10 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
         cap = timeline_figure(signals, results, fig_dir / "signals_timeline.png")
         if cap:
             figs.insert(0, ("signals_timeline.png", cap))
+    if token_positions:
+        cap = token_position_figure(token_positions, fig_dir / "token_positions.png")
+        if cap:
+            figs.insert(1 if signals else 0, ("token_positions.png", cap))
     written["figures"] = [str(fig_dir / f) for f, _ in figs]
 
     C = len(results["checkpoints"])
@@ -502,6 +554,8 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
     header = ["checkpoint", "step", "pass@1 [95% CI]", f"pass@{kmax}"]
     if has_votes:
         header += [f"maj@{K} [95% CI]", f"SC gain@{K} [95% CI]", "flag"]
+    if token_positions:
+        header += ["token entropy", "branching"]
     cov = results.get("coverage", {})
     if cov.get("available"):
         header += [f"solved@{cov['k']} (binary)"]
@@ -513,6 +567,8 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
             row += [_ci(r[f"maj_at_{K}"], r[f"maj_at_{K}_low"], r[f"maj_at_{K}_high"]),
                     _ci(r[f"sc_gain_{K}"], r[f"sc_gain_{K}_low"], r[f"sc_gain_{K}_high"]),
                     ("NEGATIVE" + (" (CI < 0)" if r.get("ci_excludes_zero") else "")) if r.get("negative") else ""]
+        if token_positions:
+            row += [r["token_entropy"], r["branching_factor"]]
         if cov.get("available"):
             row += [r[f"solved_binary_k{cov['k']}"]]
         body.append(row)

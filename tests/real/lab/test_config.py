@@ -28,15 +28,27 @@ def test_quick_and_full_share_the_base_model_setting():
 
 @pytest.mark.parametrize("section, edit, message", [
     ("sft", {"learning_rate": -1.0}, r"sft\.learning_rate: must be > 0"),
-    ("sft", {"target_pass_at_1": 1.5}, r"sft\.target_pass_at_1: must be <= 1"),
+    ("sft", {"target_pass_at_1": 1.5}, r"sft\.target_pass_at_1: must lie in \[0, 1\], got 1\.5"),
     ("rl", {"advantage": "nope"}, r"rl\.advantage: unknown name 'nope'"),
-    ("rl", {"k": 9}, r"rl\.k: must be <= rl\.n_rollouts = 8"),
+    ("rl", {"k": 9}, r"rl\.k: must lie in \[1, rl\.n_rollouts = 8\], got 9"),
     ("rl", {"advantage": "passk_full", "k": 3}, r"rl\.k: passk_full needs rl\.n_rollouts = 8 divisible by k"),
-    ("rl", {"noise_rate": 2.0}, r"rl\.noise_rate: must be <= 1"),
+    ("rl", {"noise_rate": 2.0}, r"rl\.noise_rate: must lie in \[0, 1\], got 2\.0"),
     ("task", {"test_ops": ()}, r"task\.test_ops: must be a non-empty tuple"),
     ("task", {"rl_pool": 0}, r"task\.rl_pool: must be an integer >= 1"),
-    ("evaluation", {"top_p": 0.0}, r"evaluation\.top_p: must be > 0"),
+    ("evaluation", {"top_p": 0.0}, r"evaluation\.top_p: must lie in \(0, 1\], got 0\.0"),
     ("rl", {"unknown_knob": 1}, r"rl\.unknown_knob: not a field of RLConfig"),
+    # the methods' parameters, each outside its domain, fail when the setting is built (before any training)
+    ("rl", {"bonus_coef": -0.1}, r"rl\.bonus_coef: must be >= 0, got -0\.1"),
+    ("rl", {"entropy_coef": -1.0}, r"rl\.entropy_coef: must be >= 0"),
+    ("rl", {"ucb_b0": 1.5}, r"rl\.ucb_b0: must lie in \[0, 1\], got 1\.5"),
+    ("rl", {"top_p": 0.0}, r"rl\.top_p: must lie in \(0, 1\], got 0\.0"),
+    ("rl", {"top_p": 1.2}, r"rl\.top_p: must lie in \(0, 1\], got 1\.2"),
+    ("rl", {"ppl_alpha": 0.5}, r"rl\.ppl_alpha: must lie in \[0, 0\.377964\], got 0\.5"),  # 1/sqrt(8 - 1)
+    ("rl", {"position_beta": -0.5}, r"rl\.position_beta: must be >= 0"),
+    ("rl", {"rlpr_std_beta": -1.0}, r"rl\.rlpr_std_beta: must be >= 0"),
+    ("rl", {"rlpr_ema_weight": 0.0}, r"rl\.rlpr_ema_weight: must lie in \(0, 1\], got 0\.0"),
+    ("rl", {"rlpr_debias": 1}, r"rl\.rlpr_debias: must be true or false"),
+    ("rl", {"advantage": "rlpr_typo"}, r"rl\.advantage: unknown name 'rlpr_typo'; known: .*position_bonus"),
 ])
 def test_bad_values_name_the_field(section, edit, message):
     with pytest.raises(ValueError, match=message):

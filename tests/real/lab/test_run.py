@@ -22,7 +22,7 @@ def test_toy_run_writes_everything_and_resumes(tmp_path):
     for name in ("setting.json", "base/model.safetensors", "hf_base/config.json", "hf_base/tokenizer.json",
                  "rl/step_2/optimizer.safetensors", "rl_log.json", "samples.jsonl", "analysis/report.md",
                  "analysis/metrics.parquet", "run.json", "signals.parquet", "signals.csv", "token_positions.parquet",
-                 "analysis/signals_timeline.png"):
+                 "analysis/signals_timeline.png", "analysis/token_positions.png"):
         assert (out / name).is_file(), name
     import pyarrow.parquet as pq
 
@@ -32,6 +32,13 @@ def test_toy_run_writes_everything_and_resumes(tmp_path):
     assert sorted({r["checkpoint"] for r in pos}) == [0, 1, 2] and len(pos) == 3 * 10
     recs = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
     assert all(r["mean_token_entropy"] >= 0 for r in recs)
+    # the checkpoint table carries each checkpoint's token-weighted entropy and branching beside pass@k
+    summary = pq.read_table(out / "analysis" / "checkpoint_summary.parquet").to_pylist()
+    for row in summary:
+        mine = [r for r in pos if str(r["checkpoint"]) == row["checkpoint"] and r["tokens"]]
+        want = sum(r["token_entropy"] * r["tokens"] for r in mine) / sum(r["tokens"] for r in mine)
+        assert abs(row["token_entropy"] - want) < 1e-9 and row["branching_factor"] >= 1
+    assert "token entropy" in (out / "analysis" / "report.md").read_text()
     doc = json.loads((out / "run.json").read_text())
     assert doc["steps"] == [0, 1, 2] and doc["setting"] == TOY.to_dict()
     assert json.loads((out / "setting.json").read_text()) == TOY.to_dict()
