@@ -386,9 +386,11 @@ def _claims(cells, signals, profiles, st: MethodsSetting, ks):
                                    - (_stack(cells, "sft", st.seeds, last, "pass@1") - _stack(cells, "sft", st.seeds, 0, "pass@1")), st.n_boot)
         ci_claim("Deng et al., RL sharpens pass@1: GRPO's pass@1 gain over the base exceeds continued SFT's (same steps and sequences)",
                  d1, ci1)
-        dk, cik = paired_bootstrap((_stack(cells, "sft", st.seeds, last, kmax) - _stack(cells, "sft", st.seeds, 0, kmax))
-                                   - (_stack(cells, "grpo", st.seeds, last, kmax) - _stack(cells, "grpo", st.seeds, 0, kmax)), st.n_boot)
-        ci_claim(f"Deng et al., SFT widens pass@k: continued SFT's {kmax} gain over the base exceeds GRPO's", dk, cik)
+        for metric in kk:
+            dk, cik = paired_bootstrap((_stack(cells, "sft", st.seeds, last, metric) - _stack(cells, "sft", st.seeds, 0, metric))
+                                       - (_stack(cells, "grpo", st.seeds, last, metric) - _stack(cells, "grpo", st.seeds, 0, metric)),
+                                       st.n_boot)
+            ci_claim(f"Deng et al., SFT widens pass@k: continued SFT's {metric} gain over the base exceeds GRPO's", dk, cik)
     if "rlpr" in have:
         d, ci = diff("rlpr", "rlpr", "pass@1", last, 0)
         ci_claim("Yu et al. (RLPR): training on the debiased probability reward alone, no verifier, raises test pass@1", d, ci)
@@ -428,11 +430,12 @@ def _figures(out: Path, traj, profiles, st: MethodsSetting):
     fig, axes = plt.subplots(2, cols, figsize=(4 * cols, 7))
     for ax in np.ravel(axes)[len(metrics):]:
         ax.set_visible(False)
+    colors = plt.get_cmap("tab20")  # one colour per arm (15 arms: the default cycle repeats after 10)
     for ax, m in zip(np.ravel(axes), metrics):
-        for arm in st.arms:
+        for i, arm in enumerate(st.arms):
             pts = sorted((r["step"], r["mean"]) for r in traj if r["arm"] == arm and r["metric"] == m)
             if pts:
-                ax.plot(*zip(*pts), marker="o", label=arm, lw=2 if arm in ("grpo", "sft") else 1)
+                ax.plot(*zip(*pts), marker="o", label=arm, color=colors(i % 20), lw=2.5 if arm in ("grpo", "sft") else 1)
         ax.set_title(m)
         ax.set_xlabel("step")
     np.ravel(axes)[0].legend(fontsize=6, ncol=2)
@@ -440,12 +443,13 @@ def _figures(out: Path, traj, profiles, st: MethodsSetting):
     fig.tight_layout()
     save_figure(fig, out / "trajectories.png", close=True)
     fig, ax = plt.subplots(figsize=(6, 4))
-    for arm in ("base",) + tuple(st.arms):
+    for i, arm in enumerate(("base",) + tuple(st.arms)):
         rows = [r for r in profiles if r["arm"] == arm and r["checkpoint"] == (0 if arm == "base" else st.steps)]
         if rows:
             bins = sorted({r["position_bin"] for r in rows})
             ax.plot([(b + 0.5) / len(bins) for b in bins], [np.nanmean([r["token_entropy"] for r in rows if r["position_bin"] == b])
-                                                            for b in bins], label=arm, lw=2.5 if arm == "base" else 1)
+                                                            for b in bins], label=arm, color="black" if arm == "base" else colors(i - 1),
+                    lw=2.5 if arm == "base" else 1)
     ax.set_xlabel("relative position in the response")
     ax.set_ylabel("token entropy (nats)")
     ax.legend(fontsize=6, ncol=2)
