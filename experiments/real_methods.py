@@ -284,7 +284,8 @@ def _tables(cells, st: MethodsSetting, ks):
         for step in steps:
             if (arm, st.seeds[0], step) not in cells:
                 continue
-            for m in ("pass@1", kmax, f"maj@{st.K}", "sc_gain", "token_entropy", "branching_factor", "answer_disagreement"):
+            curve = [f"pass@{k}" for k in ks if k > 1]  # the whole pass@k curve (k <= the step's samples) in the table
+            for m in ["pass@1", *curve, f"maj@{st.K}", "sc_gain", "token_entropy", "branching_factor", "answer_disagreement"]:
                 vals = [np.nanmean(cells[(arm, s, step)][m]) for s in st.seeds if m in cells[(arm, s, step)]]
                 if vals:
                     traj.append({"arm": arm, "step": step, "metric": m, "mean": float(np.mean(vals)),
@@ -424,7 +425,9 @@ def _write_tables(out: Path, table, traj, profiles):
 def _figures(out: Path, traj, profiles, st: MethodsSetting):
     plt = pyplot()
     order = ["pass@1", "pass@", "maj@", "sc_gain", "answer_disagreement", "token_entropy", "branching_factor"]
-    metrics = sorted({r["metric"] for r in traj}, key=lambda m: next((i for i, o in enumerate(order) if m.startswith(o)), 9) +
+    kmax = max((int(r["metric"][5:]) for r in traj if r["metric"].startswith("pass@")), default=1)
+    drawn = {r["metric"] for r in traj if not r["metric"].startswith("pass@")} | {"pass@1", f"pass@{kmax}"}
+    metrics = sorted(drawn, key=lambda m: next((i for i, o in enumerate(order) if m.startswith(o)), 9) +
                      (0.5 if m.startswith("pass@") and m != "pass@1" else 0))
     cols = (len(metrics) + 1) // 2
     fig, axes = plt.subplots(2, cols, figsize=(4 * cols, 7))
