@@ -134,8 +134,8 @@ def compute_advantages(key, rewards, answers, ctx: AdvContext, cfg: RLConfig) ->
     return np.asarray(get_advantage(name)(key, r, jnp.asarray(answers), ctx, k=cfg.k), np.float32)
 
 
-def method_advantages(key, rewards, answers, ctx: AdvContext, cfg: RLConfig, *, completions, lengths=None,
-                      rlpr_scores=None, filter_state=None):
+def method_advantages(key, rewards, answers, ctx: AdvContext, cfg: RLConfig, *, lengths=None, rlpr_scores=None,
+                      filter_state=None):
     """The step's response advantages [B, n] for any method of ``cfg.advantage``, and what the method adds.
 
     Returns ``(adv, info, filter_state)``: ``info`` holds the method's own per-step numbers (for the
@@ -335,8 +335,8 @@ def train_rl(params, config: LlamaConfig, problems, cfg: RLConfig, run_dir, *, s
             scores = reference_answer_probabilities(params, config, tokenizer, [p.prompt for p in batch],
                                                     [p.answer for p in batch], comps)
         lengths = np.array([[len(c.token_ids) for c in row] for row in comps])
-        adv, info, filter_state = method_advantages(advantage_key(seed, step), r, answers, ctx, cfg, completions=comps,
-                                                    lengths=lengths, rlpr_scores=scores, filter_state=filter_state)
+        adv, info, filter_state = method_advantages(advantage_key(seed, step), r, answers, ctx, cfg, lengths=lengths,
+                                                    rlpr_scores=scores, filter_state=filter_state)
         toks, mask, old, A = (jnp.asarray(x) for x in pack_rollouts(tokenizer, batch, comps, adv, seq_len))
         if cfg.advantage == "position_bonus":
             A = position_bonus_advantage(A, mask, beta=cfg.position_beta)

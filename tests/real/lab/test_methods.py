@@ -61,7 +61,7 @@ def test_rlpr_advantages_debias_filter_and_standardise():
     r0 = np.array([0.3, 0.0, 0.05])
     verifier = np.zeros((3, 4))
     _, ctx = rollout_context(PROBLEMS[:3], [[_comp("#### 0")] * 4] * 3, verifier, {}, cfg)
-    adv, info, state = method_advantages(None, verifier, np.zeros((3, 4), np.int32), ctx, cfg, completions=None, rlpr_scores=(r, r0))
+    adv, info, state = method_advantages(None, verifier, np.zeros((3, 4), np.int32), ctx, cfg, rlpr_scores=(r, r0))
     d = np.clip(r - r0[:, None], 0, 1)  # RLPR eq. 4
     s = d.std(axis=1)
     ema = s.mean()  # the first batch initialises the EMA
@@ -72,11 +72,11 @@ def test_rlpr_advantages_debias_filter_and_standardise():
     np.testing.assert_allclose(adv, want, rtol=1e-5, atol=1e-6)
     assert info["rlpr_kept_groups"] == pytest.approx(1 / 3) and float(state.ema_std) == pytest.approx(ema, rel=1e-6)
     # the EMA moves by the new-value weight on the next batch
-    _, _, state2 = method_advantages(None, verifier, np.zeros((3, 4), np.int32), ctx, cfg, completions=None, rlpr_scores=(r * 0, r0),
+    _, _, state2 = method_advantages(None, verifier, np.zeros((3, 4), np.int32), ctx, cfg, rlpr_scores=(r * 0, r0),
                                      filter_state=state)
     assert float(state2.ema_std) == pytest.approx(0.99 * ema, rel=1e-6)
     raw, _, _ = method_advantages(None, verifier, np.zeros((3, 4), np.int32), ctx, RLConfig(advantage="rlpr", n_rollouts=4, k=2,
-                                  rlpr_debias=False, rlpr_std_beta=0.0), completions=None, rlpr_scores=(r, r0))
+                                  rlpr_debias=False, rlpr_std_beta=0.0), rlpr_scores=(r, r0))
     np.testing.assert_allclose(raw[0], (r[0] - r[0].mean()) / (r[0].std() + 1e-6), rtol=1e-5)
 
 
