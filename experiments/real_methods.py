@@ -77,14 +77,14 @@ FULL = MethodsSetting(arms=ARMS_FULL, seeds=(0, 1, 2), steps=40, batch_problems=
 def _base(results: Path, out: Path, LAB, log):
     """(params, config, run config, problem sets, where): the lab base model of setting ``LAB`` (module docstring)."""
     from real.lab.checkpoints import load_checkpoint
-    from real.lab.run import _train_base, make_problem_sets
+    from real.lab.run import _train_base, complete_setting, make_problem_sets
     from real.lab.tokenizer import CharTokenizer
 
     sets, _ = make_problem_sets(LAB)
     lab = results / "real_rlvr"
     want = LAB.to_dict()
     if (lab / "base" / "config.json").is_file() and (lab / "setting.json").is_file():
-        have = json.loads((lab / "setting.json").read_text())
+        have = complete_setting(json.loads((lab / "setting.json").read_text()))
         if all(have.get(k) == want[k] for k in ("model", "task", "sft", "seed")):
             params, config, *_ = load_checkpoint(lab / "base")
             log(f"real_methods: base model from {lab / 'base'}")

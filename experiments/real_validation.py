@@ -10,7 +10,8 @@ unparsed in this file). For s ∈ {3, 4, 5} observed samples per problem and R r
 full R = 20; split r draws each problem's s observed samples as a multivariate hypergeometric sample of
 its 10 counts with ``numpy.random.default_rng([seed, s, r]).multivariate_hypergeometric``), every
 predictor of ``real.logs.predict`` (``plugin``, ``dirichlet`` = Pólya urn with marginal empirical-Bayes prior,
-``dirichlet_loo`` = the same with a leave-one-sample-out prior, ``beta_binomial`` = binary majority)
+``dirichlet_loo`` = the same with a leave-one-sample-out prior, ``beta_binomial`` = binary majority,
+``pitman_yor`` = correct answer ~ Beta, wrong answers ~ Pitman-Yor process, each fitted by marginal likelihood)
 predicts the dataset-level maj@K (mean over problems) for K = 3 … 10 from the s observed samples, its
 prior fitted on those s samples only.
   Realized value: the exact unbiased maj@K estimator (``theory.voting.maj_at_k``, random ties) on the
@@ -21,6 +22,11 @@ shown as a *not disjoint* reference only.
 bootstrap over problems (400 resamples, ``common.bootstrap``), averaged over splits. It
 is the uncertainty of the realized value as an estimate of the dataset's maj@K. The spread of the
 error over splits (standard deviation) is reported beside it.
+  Predictive interval (pitman_yor only): the 95% interval of the *realized* held-out value itself — the
+posterior predictive law of the maj_at_k estimator on 10 − s fresh samples per problem, simulated
+(``real.logs.predict.predictive_maj_interval``, 200 simulations per split) with the prior's uncertainty by a
+Laird-Louis bootstrap (20 refits per split; quick 10). It includes the held-out samples' own noise, which
+the problem bootstrap above does not, so it is the interval that should cover the realized value.
   Errors: error = predicted − realized per (s, split, K); bias = mean error, |error| = mean absolute
 error over the disjoint comparisons; ratio = mean |error| / mean half-width. The same for the SC gain
 (predicted: the model's maj@K − the model's pass@1; realized: maj_at_k on the held-out samples − their
@@ -54,8 +60,18 @@ evaluations of one checkpoint, from P(two disjoint random k-subsets both hold a 
 solves become less solvable, ≤ 0 in expectation when every problem's q only rises. Beside them, the
 uncorrected Jaccard / gains / losses of the full-budget solved sets (c > 0 at unequal n).
 
+  New pass@k predictors (issue 14), on the same subsamples: ``zero_inflated`` — p ~ π₀ δ₀ + (1 − π₀)
+Beta(α, β) per checkpoint (``theory.passk.fit_zero_inflated_beta_binomial``), and ``pooled`` — p ~
+Beta(α, β_checkpoint) with α shared by every checkpoint's subsample (``fit_pooled_beta_binomial``); both
+predict the per-problem posterior pass@k (``theory.passk.posterior_pass_at_k``) averaged over the problem set.
+  Crossing use case: pairs of checkpoints whose measured curves cross (A above B at the two smallest k of the grid, 1 and 2, below by
+≥ 0.03 at the largest k compared, ≥ 20 problems with n ≥ k in both; quick: among its 12 checkpoints) get
+their measured crossing k beside the one predicted from 128 samples per problem by each pass@k model; and a
+synthetic pair with known truth ("base" p ~ Beta(0.25, 4) vs "rl": 45% unsolvable, else Beta(3, 4)).
+
 Claims. Thresholds are natural nulls (ratio 1, sign 0) except claim 4, whose tolerance 0.05 is the one
-an earlier version of this experiment stated at k = 1024 before its first run.
+an earlier version of this experiment stated at k = 1024 before its first run, and claims 7-12, whose
+thresholds are the targets issue 14 stated before these models were run.
   1. GSM8K: the best predictor (smallest mean |error|, named) beats the plug-in: value = its mean |error|
      / the plug-in's, threshold 1.
   2. GSM8K target: the best predictor's dataset-level error lies inside the realized value's 95%
@@ -69,6 +85,12 @@ an earlier version of this experiment stated at k = 1024 before its first run.
   6. Pythia churn at k = 64: consecutive checkpoints lose problems beyond sampling noise: value = 95%
      lower bound (percentile bootstrap over problems, 2,000 resamples) of the mean excess lost per pair,
      threshold 0 (holds above).
+  7. GSM8K: pitman_yor's |bias| ≤ 0.005 in every (s, K) cell: value = max |cell mean error|, threshold 0.005.
+  8. GSM8K: pitman_yor's 95% predictive intervals cover the realized held-out value in ≥ 90% of the disjoint
+     comparisons: value = fraction covered, threshold 0.90.
+  9-10. Pythia: the zero-inflated model from m = 128 predicts pass@10^3 (pass@10^4) within 0.03 (0.06):
+     value = mean |error| (reach set, checkpoints with some success × subsamples).
+  11-12. The same for the pooled-shape model.
 """
 
 from __future__ import annotations
@@ -95,12 +117,17 @@ PYTHIA_FILE = Path("pythia-math-coverage") / "counts.csv"
 SPLIT_SIZES = (3, 4, 5)
 KS = tuple(range(3, 11))
 N_TOTAL = 10
-MODELS = ("plugin", "dirichlet", "dirichlet_loo", "beta_binomial")
+MODELS = ("plugin", "dirichlet", "dirichlet_loo", "beta_binomial", "pitman_yor")
+BIAS_TOL = 0.005  # new claim: |bias| of pitman_yor in every (s, K) cell
+COVERAGE_MIN = 0.90  # new claim: predictive intervals cover the realized value in >= 90% of the comparisons
+PREDICTIVE_SIM = 200  # simulations per split of the realized held-out maj@K (pitman_yor predictive interval)
+PREDICTIVE_PRIOR_BOOT = 20  # Laird-Louis prior refits per split (quick: 10)
 NOISE_BOOT = 400
 PYTHIA_M = 128
 PYTHIA_M_LARGE = 1024
 PYTHIA_KS = (1, 10, 100, 1000, 10000)
 PYTHIA_TOL = 0.05
+PASSK_TOL_1E3, PASSK_TOL_1E4 = 0.03, 0.06  # new claims (issue 14): the new pass@k predictors at k = 10^3, 10^4
 PYTHIA_REPEATS = 5  # subsamples per checkpoint in full mode (quick: 1)
 CHURN_K = 64
 
@@ -187,7 +214,15 @@ def _maj_realized(vc: np.ndarray, K: int, ab: int) -> np.ndarray:
 def gsm8k_validation(table, n_splits: int, seed: int) -> dict:
     """All splits drawn first, priors fitted per split, then every K evaluated in one batched call per
     predictor family (the exact engines compile once per shape; per-row priors keep the fits apart)."""
-    from real.logs.predict import fit_dirichlet_prior, predict_beta_binomial, predict_dirichlet, predict_plugin
+    from real.logs.predict import (
+        fit_dirichlet_prior,
+        fit_pitman_yor_prior,
+        predict_beta_binomial,
+        predict_dirichlet,
+        predict_pitman_yor,
+        predict_plugin,
+        predictive_maj_interval,
+    )
 
     vc_all, ab = table.vote_counts()
     vc = vc_all[0]
@@ -202,15 +237,17 @@ def gsm8k_validation(table, n_splits: int, seed: int) -> dict:
         for r in range(n_splits):
             rng = np.random.default_rng([seed, s, r])
             obs = np.array([rng.multivariate_hypergeometric(row, s) for row in vc])
-            marg, loo = fit_dirichlet_prior(obs), fit_dirichlet_prior(obs, method="loo")
-            splits.append({"s": s, "split": r, "obs": obs, "rest": vc - obs, "marginal": marg, "loo": loo})
-            priors.append({"s": s, "split": r, "dirichlet (= beta_binomial alpha, beta)": marg, "dirichlet_loo": loo})
+            marg, loo, py = fit_dirichlet_prior(obs), fit_dirichlet_prior(obs, method="loo"), fit_pitman_yor_prior(obs)
+            splits.append({"s": s, "split": r, "obs": obs, "rest": vc - obs, "marginal": marg, "loo": loo, "py": py})
+            priors.append({"s": s, "split": r, "dirichlet (= beta_binomial alpha, beta)": marg, "dirichlet_loo": loo, "pitman_yor": py})
     obs_all = np.concatenate([sp["obs"] for sp in splits])
     c_all, n_all = obs_all[:, 0], obs_all.sum(1)
     rep = lambda key, field: np.repeat([sp[key][field] for sp in splits], P)  # noqa: E731 (per-row prior)
     a_m, t_m, a_l, t_l = rep("marginal", "a"), rep("marginal", "theta"), rep("loo", "a"), rep("loo", "theta")
     p1 = {"plugin": c_all / n_all, "dirichlet": (c_all + a_m) / (n_all + a_m + t_m), "dirichlet_loo": (c_all + a_l) / (n_all + a_l + t_l)}
     p1["beta_binomial"] = p1["dirichlet"]  # same fit: (a, θ) = (α̂, β̂)
+    py_prior = {k: rep("py", k) for k in ("a", "b", "d", "theta_w", "eta", "zeta")}
+    p1["pitman_yor"] = (c_all + py_prior["a"]) / (n_all + py_prior["a"] + py_prior["b"])
     pred = {m: np.empty((len(KS), len(c_all))) for m in MODELS}
     for j, K in enumerate(KS):
         pred["plugin"][j] = predict_plugin(obs_all, K)
@@ -220,6 +257,15 @@ def gsm8k_validation(table, n_splits: int, seed: int) -> dict:
             o = sp["obs"]
             fit = {"alpha": sp["marginal"]["a"], "beta": sp["marginal"]["theta"]}
             pred["beta_binomial"][j, i * P:(i + 1) * P] = predict_beta_binomial(o.sum(1), o[:, 0], K, fit)
+        pred["pitman_yor"][j] = predict_pitman_yor(obs_all, K, py_prior)
+    # the predictive interval of the realized held-out value (disjoint K only): pitman_yor posterior predictive
+    # of the maj_at_k estimator on 10 − s fresh samples per problem, prior uncertainty by the Laird-Louis bootstrap
+    intervals = {}
+    for i, sp in enumerate(splits):
+        ks_d = [K for K in KS if K <= N_TOTAL - sp["s"]]
+        intervals[i] = predictive_maj_interval(sp["obs"], ks_d, N_TOTAL - sp["s"], sp["py"], n_sim=PREDICTIVE_SIM,
+                                               n_prior_boot=PREDICTIVE_PRIOR_BOOT if n_splits > 3 else PREDICTIVE_PRIOR_BOOT // 2,
+                                               seed=seed * 1000 + 10 * sp["s"] + sp["split"])
     realized = {}
     for s in SPLIT_SIZES:
         idx = [i for i, sp in enumerate(splits) if sp["s"] == s]
@@ -239,8 +285,11 @@ def gsm8k_validation(table, n_splits: int, seed: int) -> dict:
             p1_real = p1_rest if disjoint else p1_full
             sc_real = real - p1_real
             hw, sc_hw = _half_width(real, W), _half_width(sc_real, W)
+            pi = intervals[i].get(str(K)) if disjoint else None
             for m in MODELS:
                 rows.append({"s": s, "split": sp["split"], "K": K, "model": m, "disjoint": disjoint,
+                             "predictive_low": pi["low"] if pi and m == "pitman_yor" else None,
+                             "predictive_high": pi["high"] if pi and m == "pitman_yor" else None,
                              "predicted": float(pred[m][j, sl].mean()), "realized": float(real.mean()), "half_width": hw,
                              "sc_predicted": float((pred[m][j, sl] - p1[m][sl]).mean()), "sc_realized": float(sc_real.mean()),
                              "sc_half_width": sc_hw, "pass_at_1_predicted": float(p1[m][sl].mean()),
@@ -265,13 +314,23 @@ def summarize_gsm8k(rows: list[dict]) -> dict:
         cell_sd = {key: float(np.std([e for e, _ in v], ddof=1)) if len(v) > 1 else float("nan") for key, v in cells.items()}
         cell_hw = {key: float(np.mean([h for _, h in v])) for key, v in cells.items()}
         by_s = {str(s): float(np.mean([r["predicted"] - r["realized"] for r in d if r["s"] == s])) for s in SPLIT_SIZES}
+        have_pi = all(r["predictive_low"] is not None for r in d)
+        inside = np.array([r["predictive_low"] <= r["realized"] <= r["predictive_high"] for r in d]) if have_pi else None
+        cell_cov = {}
+        if have_pi:
+            for r, ok in zip(d, inside):
+                cell_cov.setdefault((r["s"], r["K"]), []).append(bool(ok))
         out[m] = {"bias": float(err.mean()), "mean_abs_error": float(np.abs(err).mean()), "mean_half_width": float(hw.mean()),
                   "ratio": float(np.abs(err).mean() / hw.mean()), "fraction_inside": float(np.mean(np.abs(err) <= hw)),
                   "error_sd_over_splits": float(np.nanmean(list(cell_sd.values()))),
                   "fraction_of_s_K_cells_inside": float(np.mean([abs(cell_err[k]) <= cell_hw[k] for k in cells])),
                   "bias_by_s": by_s,
-                  "cells": [{"s": k[0], "K": k[1], "mean_error": cell_err[k], "sd_over_splits": cell_sd[k], "half_width": cell_hw[k]}
+                  "cells": [{"s": k[0], "K": k[1], "mean_error": cell_err[k], "sd_over_splits": cell_sd[k], "half_width": cell_hw[k],
+                             **({"predictive_coverage": float(np.mean(cell_cov[k]))} if have_pi else {})}
                             for k in sorted(cells)],
+                  "max_abs_cell_bias": float(max(abs(v) for v in cell_err.values())),
+                  "predictive_coverage": float(inside.mean()) if have_pi else None,
+                  "predictive_mean_half_width": float(np.mean([(r["predictive_high"] - r["predictive_low"]) / 2 for r in d])) if have_pi else None,
                   "sc_bias": float(sc_err.mean()), "sc_mean_abs_error": float(np.abs(sc_err).mean()),
                   "sc_mean_half_width": float(sc_hw.mean()), "sc_ratio": float(np.abs(sc_err).mean() / sc_hw.mean()),
                   "n_comparisons": int(len(d))}
@@ -283,12 +342,41 @@ def summarize_gsm8k(rows: list[dict]) -> dict:
 # ----------------------------------------------------------------------------------------------------
 
 
+def _subsample(n: np.ndarray, c: np.ndarray, m: int, rng) -> np.ndarray:
+    """Correct counts of m samples drawn without replacement from each problem's n (all of them when n = m)."""
+    c_sub = rng.hypergeometric(c, n - c, m) if np.any(n > m) else c.copy()
+    return np.where(n == m, c, c_sub)
+
+
+def _pooled_fits(table, seed: int, n_repeats: int) -> dict:
+    """(m, repeat) -> the pooled-shape fit (``theory.passk.fit_pooled_beta_binomial``) over every checkpoint's
+    subsample (each drawn exactly as in ``_extrapolate``: rng = default_rng([seed, 7 | 8, checkpoint, repeat]))."""
+    from theory.passk import fit_pooled_beta_binomial
+
+    out = {}
+    for m, rep in itertools.product((PYTHIA_M, PYTHIA_M_LARGE), range(n_repeats)):
+        nn, cc, gg = [], [], []
+        for ci in range(len(table.checkpoints)):
+            ev = table.n_samples[ci] > 0
+            n, c = table.n_samples[ci, ev], table.n_correct[ci, ev]
+            if not ev.any() or n.min() < m or c.sum() == 0:
+                continue
+            nn.append(np.full(len(n), m))
+            cc.append(_subsample(n, c, m, np.random.default_rng([seed, 7 if m == PYTHIA_M else 8, ci, rep])))
+            gg.append(np.full(len(n), ci))
+        if nn:
+            try:
+                out[m, rep] = fit_pooled_beta_binomial(np.concatenate(nn), np.concatenate(cc), np.concatenate(gg))
+            except ValueError:  # every subsample without a success
+                pass
+    return out
+
+
 def _extrapolate(n: np.ndarray, c: np.ndarray, m: int, rng) -> dict:
     """Subsample every problem to m samples, fit the beta-binomial, return a predictor of pass@k."""
     from theory.passk import fit_beta_binomial, predicted_pass_at_k
 
-    c_sub = rng.hypergeometric(c, n - c, m) if np.any(n > m) else c.copy()
-    c_sub = np.where(n == m, c, c_sub)
+    c_sub = _subsample(n, c, m, rng)
     if c_sub.sum() == 0:
         return {"degenerate": True, "alpha": None, "beta": None, "c_sub": c_sub,
                 "per_problem": lambda k: np.zeros(len(n)), "population": lambda k: 0.0}
@@ -300,8 +388,14 @@ def _extrapolate(n: np.ndarray, c: np.ndarray, m: int, rng) -> dict:
 
 
 def pythia_extrapolation(table, seed: int, checkpoints, n_repeats: int = 1) -> dict:
-    from theory.passk import pass_at_k
+    """Rows per (checkpoint, m, repeat, k, problem set): the beta-binomial prediction ("predicted", the original
+    claim's), the zero-inflated one ("predicted_zero_inflated": p ~ π₀ δ₀ + (1 − π₀) Beta(α, β) fitted per
+    checkpoint) and the pooled-shape one ("predicted_pooled": p ~ Beta(α, β_checkpoint), α shared by every
+    checkpoint's subsample), each the mean over the problem set of the per-problem posterior pass@k
+    (``theory.passk.posterior_pass_at_k``), against the unbiased pass@k on all samples."""
+    from theory.passk import fit_zero_inflated_beta_binomial, pass_at_k, posterior_pass_at_k
 
+    pooled = _pooled_fits(table, seed, n_repeats)
     rows, trivial = [], []
     for ci in checkpoints:
         ck = table.checkpoints[ci]
@@ -314,6 +408,10 @@ def pythia_extrapolation(table, seed: int, checkpoints, n_repeats: int = 1) -> d
             if n.min() < m:
                 continue
             ex = _extrapolate(n, c, m, np.random.default_rng([seed, 7 if m == PYTHIA_M else 8, ci, rep]))
+            cs = ex["c_sub"]
+            zi = None if ex["degenerate"] else fit_zero_inflated_beta_binomial(np.full(len(n), m), cs)
+            pf = pooled.get((m, rep))
+            pb = float("nan") if pf is None or ex["degenerate"] else pf.beta_of(ci)
             for k in PYTHIA_KS:
                 for problem_set in ("common", "reach"):
                     use = np.ones(len(n), bool) if problem_set == "common" else n >= k
@@ -323,11 +421,20 @@ def pythia_extrapolation(table, seed: int, checkpoints, n_repeats: int = 1) -> d
                                  "min_n": int(n.min()), "predicted": float(ex["per_problem"](k)[use].mean()),
                                  "population_prediction": float(ex["population"](k)),
                                  "measured": float(np.mean(pass_at_k(n[use], c[use], k))), "degenerate": ex["degenerate"],
-                                 "alpha": ex["alpha"], "beta": ex["beta"], "successes_in_subsample": int(ex["c_sub"].sum())})
-    return {"rows": rows, "no_success_at_all": trivial}
+                                 "alpha": ex["alpha"], "beta": ex["beta"], "successes_in_subsample": int(ex["c_sub"].sum()),
+                                 "predicted_zero_inflated": 0.0 if zi is None else
+                                 float(np.mean(posterior_pass_at_k(m, cs[use], k, zi.pi0, zi.alpha, zi.beta))),
+                                 "zi_pi0": None if zi is None else zi.pi0, "zi_alpha": None if zi is None else zi.alpha,
+                                 "zi_beta": None if zi is None else zi.beta,
+                                 "predicted_pooled": 0.0 if not np.isfinite(pb) else
+                                 float(np.mean(posterior_pass_at_k(m, cs[use], k, 0.0, pf.alpha, pb))),
+                                 "pooled_alpha": None if pf is None else pf.alpha, "pooled_beta": None if not np.isfinite(pb) else pb})
+    return {"rows": rows, "no_success_at_all": trivial, "pooled": pooled}
 
 
-def summarize_pythia(rows: list[dict]) -> dict:
+def summarize_pythia(rows: list[dict], key: str = "predicted") -> dict:
+    """Mean |error|, bias, … of the prediction ``key`` ("predicted": beta-binomial; "predicted_zero_inflated",
+    "predicted_pooled") per (m, problem set, k)."""
     out = {}
     for m in (PYTHIA_M, PYTHIA_M_LARGE):
         for ps in ("common", "reach"):
@@ -335,7 +442,7 @@ def summarize_pythia(rows: list[dict]) -> dict:
                 d = [r for r in rows if r["m"] == m and r["problem_set"] == ps and r["k"] == k]
                 if not d:
                     continue
-                e = np.array([r["predicted"] - r["measured"] for r in d])
+                e = np.array([r[key] - r["measured"] for r in d])
                 nd = np.array([not r["degenerate"] for r in d])
                 out[f"m{m}_{ps}_k{k}"] = {"m": m, "problem_set": ps, "k": k, "n_checkpoints": len({r["checkpoint"] for r in d}),
                                           "n_comparisons": len(d), "bias": float(e.mean()),
@@ -343,6 +450,130 @@ def summarize_pythia(rows: list[dict]) -> dict:
                                           "mean_measured": float(np.mean([r["measured"] for r in d])),
                                           "n_degenerate": int((~nd).sum()),
                                           "mean_abs_error_nondegenerate": float(np.abs(e[nd]).mean()) if nd.any() else None}
+    return out
+
+
+CROSS_KS = tuple(int(k) for k in np.unique(np.round(np.geomspace(1, 10000, 41)).astype(int)))
+CROSS_MIN_PROBLEMS = 20  # a pair's curves are compared at k only on >= 20 problems with n >= k in both
+CROSS_GAP = 0.03  # a measured crossing: A above B at k = 1 and 2, below by >= 0.03 at the largest k compared
+SYNTH_PROBLEMS = 400
+
+
+def _crossing(diff: np.ndarray, ks) -> int | None:
+    """First k where the curve difference A − B, positive at the smallest k, is negative; None if never."""
+    fin = np.isfinite(diff)
+    d, kk = diff[fin], np.asarray(ks)[fin]
+    if d.size == 0 or d[0] <= 0 or not (d < 0).any():
+        return None
+    return int(kk[np.argmax(d < 0)])
+
+
+def _posterior_curves(n_sub: int, c_sub: np.ndarray, ks, fits: dict) -> dict:
+    """Per model: the per-problem posterior pass@k [len(ks), P] from c_sub of n_sub samples (None when degenerate)."""
+    from theory.passk import posterior_pass_at_k
+
+    out = {}
+    for name, f in fits.items():
+        out[name] = None if f is None else np.asarray(posterior_pass_at_k(n_sub, c_sub[None, :], np.asarray(ks)[:, None], *f), np.float64)
+    return out
+
+
+def pythia_crossings(table, seed: int, pooled: dict, checkpoints=None) -> dict:
+    """The use case "predict from few samples where one pass@k curve overtakes another", on Pythia pairs.
+
+    Pairs (A, B) of checkpoints with some success whose *measured* curves (unbiased pass@k on all samples,
+    problems evaluated in both with n ≥ k, ≥ 20 of them) cross: A above B at k = 1 and k = 2, below by
+    ≥ 0.03 at the largest k compared. For each, the crossing k (first k of ``CROSS_KS`` with A below B)
+    measured and predicted from m = 128 subsampled samples per problem (repeat 0, the same subsamples as the
+    extrapolation) by each pass@k model (the same problem set at each k). ``checkpoints``: the indices
+    considered (default all; quick mode passes its 12)."""
+    from theory.passk import fit_beta_binomial, fit_zero_inflated_beta_binomial, pass_at_k
+
+    C, P = table.n_samples.shape
+    K = len(CROSS_KS)
+    meas = np.full((C, K, P), np.nan)
+    pred = {name: np.full((C, K, P), np.nan) for name in ("beta_binomial", "zero_inflated", "pooled")}
+    live = []
+    pf = pooled.get((PYTHIA_M, 0))
+    for ci in range(C) if checkpoints is None else checkpoints:
+        ev = np.flatnonzero(table.n_samples[ci] > 0)
+        n, c = table.n_samples[ci, ev], table.n_correct[ci, ev]
+        if ev.size == 0 or n.min() < PYTHIA_M or c.sum() == 0:
+            continue
+        cs = _subsample(n, c, PYTHIA_M, np.random.default_rng([seed, 7, ci, 0]))
+        if cs.sum() == 0:
+            continue
+        live.append(ci)
+        kk = np.asarray(CROSS_KS)[:, None]
+        meas[ci][:, ev] = np.where(n >= kk, pass_at_k(n[None, :], c[None, :], np.minimum(kk, n[None, :])), np.nan)
+        mm = np.full(len(n), PYTHIA_M)
+        bb, zi = fit_beta_binomial(mm, cs), fit_zero_inflated_beta_binomial(mm, cs)
+        fits = {"beta_binomial": (0.0, bb.alpha, bb.beta), "zero_inflated": (zi.pi0, zi.alpha, zi.beta),
+                "pooled": None if pf is None else (0.0, pf.alpha, pf.beta_of(ci))}
+        for name, cur in _posterior_curves(PYTHIA_M, cs, CROSS_KS, fits).items():
+            if cur is not None:
+                pred[name][ci][:, ev] = np.where(np.isfinite(meas[ci][:, ev]), cur, np.nan)
+    pairs = []
+    for a, b in itertools.permutations(live, 2):
+        both = np.isfinite(meas[a]) & np.isfinite(meas[b])  # [K, P]
+        cnt = both.sum(axis=1)
+        use = cnt >= CROSS_MIN_PROBLEMS
+        if use.sum() < 3:
+            continue
+
+        def curve(x, y):
+            with np.errstate(invalid="ignore"):
+                d = np.where(both, x - y, 0.0).sum(axis=1) / np.maximum(cnt, 1)
+            return np.where(use, d, np.nan)
+
+        dm = curve(meas[a], meas[b])
+        fin = np.flatnonzero(np.isfinite(dm))
+        if not (dm[fin[0]] > 0 and dm[fin[1]] > 0 and dm[fin[-1]] <= -CROSS_GAP):
+            continue
+        row = {"a": table.checkpoints[a], "b": table.checkpoints[b], "measured_crossing_k": _crossing(dm, CROSS_KS),
+               "measured_gap_at_k1": float(dm[fin[0]]), "measured_gap_at_largest_k": float(dm[fin[-1]]),
+               "largest_k": int(CROSS_KS[fin[-1]])}
+        for name, pr in pred.items():
+            dp = curve(pr[a], pr[b])
+            row[f"predicted_crossing_k_{name}"] = _crossing(dp, CROSS_KS)
+            row[f"predicted_gap_at_largest_k_{name}"] = float(dp[fin[-1]])
+        pairs.append(row)
+    summary = {"n_pairs": len(pairs), "ks": list(CROSS_KS)}
+    for name in pred:
+        hit = [r for r in pairs if r[f"predicted_crossing_k_{name}"] is not None]
+        ratio = [r[f"predicted_crossing_k_{name}"] / r["measured_crossing_k"] for r in hit]
+        summary[name] = {"pairs_with_predicted_crossing": len(hit),
+                         "median_predicted_over_measured_k": float(np.median(ratio)) if ratio else None,
+                         "sign_right_at_largest_k": int(sum(r[f"predicted_gap_at_largest_k_{name}"] < 0 for r in pairs))}
+    return {"summary": summary, "pairs": pairs}
+
+
+def synthetic_crossing(seed: int) -> dict:
+    """The same use case on a synthetic pair whose truth is known exactly (stated as synthetic).
+
+    "base": p ~ Beta(0.25, 4) (low pass@1, every problem solvable); "rl": p = 0 with probability 0.45, else
+    Beta(3, 4) (higher pass@1, 45% of the problems never solved): the base curve overtakes the RL one. 400
+    problems; the true curves are the exact means of 1 − (1 − p)^k over the drawn p; the predictions use
+    m = 128 binomial samples per problem and each pass@k model (pooled = both checkpoints sharing α)."""
+    from theory.passk import fit_beta_binomial, fit_pooled_beta_binomial, fit_zero_inflated_beta_binomial, pass_at_k_from_p
+
+    rng = np.random.default_rng([seed, 13])
+    ks = tuple(int(k) for k in np.unique(np.round(np.geomspace(1, 1e5, 61)).astype(int)))
+    p = {"base": rng.beta(0.25, 4.0, SYNTH_PROBLEMS),
+         "rl": np.where(rng.random(SYNTH_PROBLEMS) < 0.45, 0.0, rng.beta(3.0, 4.0, SYNTH_PROBLEMS))}
+    cs = {name: rng.binomial(PYTHIA_M, v) for name, v in p.items()}
+    true = {name: np.array([float(np.mean(pass_at_k_from_p(v, k))) for k in ks]) for name, v in p.items()}
+    mm = np.full(SYNTH_PROBLEMS, PYTHIA_M)
+    pool = fit_pooled_beta_binomial(np.concatenate([mm, mm]), np.concatenate([cs["rl"], cs["base"]]), np.repeat([0, 1], SYNTH_PROBLEMS))
+    curves = {}
+    for j, name in enumerate(("rl", "base")):
+        bb, zi = fit_beta_binomial(mm, cs[name]), fit_zero_inflated_beta_binomial(mm, cs[name])
+        fits = {"beta_binomial": (0.0, bb.alpha, bb.beta), "zero_inflated": (zi.pi0, zi.alpha, zi.beta), "pooled": (0.0, pool.alpha, pool.beta[j])}
+        curves[name] = {k: v.mean(axis=1) for k, v in _posterior_curves(PYTHIA_M, cs[name], ks, fits).items()}
+    out = {"ks": list(ks), "true_crossing_k": _crossing(true["rl"] - true["base"], ks),
+           "true_pass_at_1": {k: float(v[0]) for k, v in true.items()}, "true_pass_at_1e5": {k: float(v[-1]) for k, v in true.items()}}
+    for name in ("beta_binomial", "zero_inflated", "pooled"):
+        out[f"predicted_crossing_k_{name}"] = _crossing(curves["rl"][name] - curves["base"][name], ks)
     return out
 
 
@@ -418,7 +649,7 @@ def summarize_churn(churn: list[dict], rule: str, seed: int) -> dict:
 # figures, tables
 # ----------------------------------------------------------------------------------------------------
 
-_COLORS = {"plugin": "tab:orange", "dirichlet": "tab:blue", "dirichlet_loo": "tab:purple", "beta_binomial": "tab:green"}
+_COLORS = {"plugin": "tab:orange", "dirichlet": "tab:blue", "dirichlet_loo": "tab:purple", "beta_binomial": "tab:green", "pitman_yor": "tab:red"}
 
 
 def _mean_of(rows, key, **match):
@@ -513,13 +744,17 @@ def _table(g_rows, p_rows, churn) -> str:
 
     out = [",".join(_COLUMNS)]
     for r in g_rows:
-        for key in ("predicted", "realized", "half_width", "sc_predicted", "sc_realized", "sc_half_width"):
-            out.append(line(part="gsm8k", predictor=r["model"], s=r["s"], split=r["split"], k=r["K"], disjoint=r["disjoint"], metric=key,
-                            value=r[key]))
+        for key in ("predicted", "realized", "half_width", "sc_predicted", "sc_realized", "sc_half_width", "predictive_low", "predictive_high"):
+            if r.get(key) is not None:
+                out.append(line(part="gsm8k", predictor=r["model"], s=r["s"], split=r["split"], k=r["K"], disjoint=r["disjoint"], metric=key,
+                                value=r[key]))
     for r in p_rows:
         for key in ("predicted", "population_prediction", "measured"):
             out.append(line(part="pythia_passk", predictor="beta_binomial", checkpoint=r["checkpoint"], problem_set=r["problem_set"],
                             m=r["m"], split=r["repeat"], k=r["k"], metric=key, value=r[key]))
+        for name in ("zero_inflated", "pooled"):
+            out.append(line(part="pythia_passk", predictor=name, checkpoint=r["checkpoint"], problem_set=r["problem_set"],
+                            m=r["m"], split=r["repeat"], k=r["k"], metric="predicted", value=r[f"predicted_{name}"]))
     for r in churn:
         for key in ("expected_jaccard", "floor_jaccard_a", "floor_jaccard_b", "ratio_of_expectations_jaccard", "raw_jaccard_full_budget",
                     "expected_gained", "expected_lost", "floor_lost_a", "floor_gained_b", "excess_lost", "excess_gained",
@@ -559,6 +794,9 @@ def run(quick: bool = False, results_dir=None, seed: int = 0, data_dir=None) -> 
     cks = list(range(C)) if not quick else [int(i) for i in np.unique(np.linspace(0, C - 1, 12).round())]
     p = pythia_extrapolation(p_table, seed, cks, n_repeats=1 if quick else PYTHIA_REPEATS)
     psum = summarize_pythia(p["rows"])
+    psum_new = {name: summarize_pythia(p["rows"], f"predicted_{name}") for name in ("zero_inflated", "pooled")}
+    crossings = pythia_crossings(p_table, seed, p["pooled"], None if not quick else cks)
+    synth = synthetic_crossing(seed)
     churn = pythia_churn(p_table)
     t_pyt = time.perf_counter() - t0 - t_gsm
 
@@ -604,6 +842,28 @@ def run(quick: bool = False, results_dir=None, seed: int = 0, data_dir=None) -> 
               f"[{c1.get('excess_lost_low', float('nan')):+.2f}, {c1.get('excess_lost_high', float('nan')):+.2f}])",
               c0.get("n_pairs", 0) > 0 and c0["excess_lost_low"] > 0, c0.get("excess_lost_low"), 0.0),
     ]
+    py = gsum["pitman_yor"]
+    cells = ", ".join(f"({c['s']},{c['K']}) {c['mean_error']:+.4f}" for c in py["cells"])
+    claims += [
+        Claim(f"GSM8K target: the Pitman-Yor urn (pitman_yor) predicts maj@K with |bias| <= {BIAS_TOL} in every (s, K) cell: value = the "
+              f"largest |mean error over splits| of the {len(py['cells'])} cells over {cmp} (overall bias {py['bias']:+.4f}; cells {cells})",
+              py["max_abs_cell_bias"] <= BIAS_TOL, py["max_abs_cell_bias"], BIAS_TOL),
+        Claim(f"GSM8K target: pitman_yor's 95% predictive intervals (posterior predictive of the maj_at_k estimator on the 10 − s "
+              f"held-out samples, prior uncertainty by a Laird-Louis bootstrap; mean half-width {py['predictive_mean_half_width']:.4f}) "
+              f"cover the realized held-out value in >= {COVERAGE_MIN:.0%} of the {py['n_comparisons']} disjoint comparisons: "
+              f"value = the fraction covered",
+              py["predictive_coverage"] >= COVERAGE_MIN, py["predictive_coverage"], COVERAGE_MIN),
+    ]
+    for name, label in (("zero_inflated", "zero-inflated beta-binomial (per checkpoint)"),
+                        ("pooled", "pooled-shape beta-binomial (alpha shared by all checkpoints)")):
+        for k, tol in ((1000, PASSK_TOL_1E3), (10000, PASSK_TOL_1E4)):
+            v = psum_new[name].get(f"m{PYTHIA_M}_reach_k{k}")
+            claims.append(Claim(
+                f"Pythia/MATH target: the {label} fitted on {PYTHIA_M} subsampled samples per problem predicts pass@{k} (problems with "
+                f"n ≥ k) within {tol}: value = mean |per-problem posterior pass@k averaged − unbiased estimate on all samples| over "
+                f"{v['n_checkpoints'] if v else 0} checkpoints with some success × subsamples (bias {v['bias'] if v else float('nan'):+.4f}; "
+                f"beta-binomial {psum.get(f'm{PYTHIA_M}_reach_k{k}', {}).get('mean_abs_error', float('nan')):.4f})",
+                bool(v) and v["mean_abs_error"] <= tol, v["mean_abs_error"] if v else None, tol))
     timings = {"gsm8k_s": t_gsm, "pythia_s": t_pyt, "total_s": time.perf_counter() - t0}
     setting = {"data_dir": str(data_dir), "seed": seed, "gsm8k": {"split_sizes": list(SPLIT_SIZES), "Ks": list(KS), "n_splits": n_splits,
                                                                   "n_problems": g["n_problems"], "noise_bootstrap": NOISE_BOOT,
@@ -612,7 +872,11 @@ def run(quick: bool = False, results_dir=None, seed: int = 0, data_dir=None) -> 
                           "checkpoints_total": C, "churn_k": CHURN_K}}
     write_summary(NAME, claims, results_dir=results_dir, quick=quick, seed=seed, data_dir=str(data_dir), absent=False,
                   best_predictor=best, setting=setting, gsm8k=gsum, gsm8k_priors=g["priors"],
-                  pythia={"extrapolation": psum, "rows": p["rows"], "no_success_at_all": p["no_success_at_all"]},
+                  pythia={"extrapolation": psum, "extrapolation_zero_inflated": psum_new["zero_inflated"],
+                          "extrapolation_pooled": psum_new["pooled"],
+                          "pooled_alpha": {f"m{m}_repeat{r}": f.alpha for (m, r), f in p["pooled"].items()},
+                          "crossings": crossings, "synthetic_crossing": synth,
+                          "rows": p["rows"], "no_success_at_all": p["no_success_at_all"]},
                   churn={"summary": ch, "pairs": [{k: v for k, v in r.items() if not k.startswith("_")} for r in churn]},
                   figures=figures, table="data.csv", timings=timings)
 
@@ -622,6 +886,20 @@ def run(quick: bool = False, results_dir=None, seed: int = 0, data_dir=None) -> 
         print(f"  GSM8K {m:14s} bias {s['bias']:+.4f}  mean|err| {s['mean_abs_error']:.4f}  half-width {s['mean_half_width']:.4f}  "
               f"ratio {s['ratio']:.2f}  sd/splits {s['error_sd_over_splits']:.4f}  SC bias {s['sc_bias']:+.4f} ratio {s['sc_ratio']:.2f}  "
               f"bias by s {s['bias_by_s']}")
+    py = gsum["pitman_yor"]
+    print(f"  GSM8K pitman_yor max |cell bias| {py['max_abs_cell_bias']:.4f}; predictive coverage {py['predictive_coverage']:.3f} "
+          f"(mean half-width {py['predictive_mean_half_width']:.4f}); per cell: "
+          + ", ".join(f"({c['s']},{c['K']}) {c['mean_error']:+.4f} cov {c['predictive_coverage']:.2f}" for c in py["cells"]))
+    for name, ps in psum_new.items():
+        for key in (f"m{PYTHIA_M}_reach_k1000", f"m{PYTHIA_M}_reach_k10000", f"m{PYTHIA_M_LARGE}_reach_k10000"):
+            if key in ps:
+                print(f"  Pythia {name:13s} {key:22s} bias {ps[key]['bias']:+.4f}  mean|err| {ps[key]['mean_abs_error']:.4f}")
+    cs_ = crossings["summary"]
+    print(f"  crossings: {cs_['n_pairs']} Pythia pairs whose measured curves cross; predicted crossing (pairs, median k ratio): "
+          + "; ".join(f"{m} {cs_[m]['pairs_with_predicted_crossing']} {cs_[m]['median_predicted_over_measured_k']}"
+                      for m in ("beta_binomial", "zero_inflated", "pooled"))
+          + f"; synthetic pair: true k {synth['true_crossing_k']}, predicted "
+          + ", ".join(f"{m} {synth[f'predicted_crossing_k_{m}']}" for m in ("beta_binomial", "zero_inflated", "pooled")))
     for key, v in psum.items():
         print(f"  Pythia {key:22s} bias {v['bias']:+.4f}  mean|err| {v['mean_abs_error']:.4f}  max|err| {v['max_abs_error']:.4f}  "
               f"mean measured {v['mean_measured']:.4f}  ({v['n_checkpoints']} ckpts, {v['n_degenerate']} of {v['n_comparisons']} fits degenerate)")

@@ -24,6 +24,8 @@ EXPERIMENTS = {
     "real_rlvr": (_lazy("real_rlvr"), "a small real RLVR run on CPU: SFT base model, GRPO, checkpoint evaluation, analysis, theory vs measurement"),
     "real_methods": (_lazy("real_methods"),
                      "every RL method of the papers (Pass@k, exploration bonuses, RLPR, PPL, position) and continued SFT from one real base"),
+    "real_phenomena": (_lazy("real_phenomena"),
+                       "predict, then observe: a simulator calibrated to a real base with a shortcut predicts SC gain; real GRPO runs test it"),
     "real_validation": (_lazy("real_validation"),
                         "real data (../shared/data): maj@K predicted from 3-5 GSM8K samples vs held-out; Pythia pass@k extrapolation; churn"),
 }

@@ -79,15 +79,81 @@ already risen by >= 0.05 (value = the smallest such SC gain); a stricter reading
 SC gain@32 < 0 at a checkpoint after it was > 0 at an earlier checkpoint (value = 1 if so, else 0);
 the diagnosis identity |consistent + scattered - total| <= 1e-9.
 
-Why plausible: LLM errors concentrate on a few attractive wrong answers (a shared misconception);
+Part (c) (issue 14): a deep, per-split dip from a "zero-absorbs" shortcut (``sim.shortcut``).
+- Why a split: on the whole dataset, with one shared trap direction, SC gain@inf = (1 - t) d pass@1 / dt
+  (above), so a deep negative SC gain and a rising pass@1 exclude each other. The exclusion does not
+  hold per split: the problems on which the trap is wrong can be exactly the hard ones, while pass@1
+  rises on the rest (and here even on the hard split itself, through a second moving part).
+- Mechanism (mirrors chained mod-10 arithmetic): problems are chains of L ~ U{3..8} operations; a
+  *never* problem's running value never hits 0, a *trap-right* one hits 0 first at step h and ends at
+  0, a *trap-wrong* one hits 0 and ends elsewhere. Strategies: careful full procedure (per-step slip
+  0.03), sloppy full procedure (per-step slip 0.3), zero-absorbs shortcut (answers 0 at the first zero;
+  per-step slip 0.03 over its h steps). A slip gives a uniformly random wrong answer (scattered), so
+  the base SC gain is positive on every split; the shortcut is right and shorter (fewer slips) on
+  trap-right problems, consistently wrong with the same answer on trap-wrong ones, and the full
+  procedure on never problems. Base shares (careful, sloppy, shortcut) = (0.3, 0.4, 0.3) at v = 0,
+  per-problem logits v ~ N(0, 0.25^2). m = 8 answers (the real task has 10 digits; 8 lets the exact
+  votes reuse part (a)'s compiled programs; 7 or 9 wrong answers barely change scattered slips).
+- Train / test: GRPO (``CONFIG``: Adam lr 0.05, 32 problems x 8 rollouts, 200 steps, sharing 1, T = 1)
+  on an RL pool of 256 problems: 3/4 never, 1/4 trap-right, no trap-wrong (``SC_POOL_CHOSEN``);
+  evaluation on 200 *held-out* test problems (0.5 never, 0.1 trap-right, 0.4 trap-wrong) with the
+  trained shared logits u and the test problems' own base logits v (``sim.shortcut.held_out_evaluator``:
+  per-problem learning does not transfer, shared learning does). The pool rewards the shortcut (it is
+  never wrong there and saves steps) and punishes the sloppy procedure, so u moves mass from sloppy to
+  careful *and* shortcut: pass@1 rises on never / trap-right problems, while on trap-wrong test
+  problems the shortcut's consistent wrong answer overtakes the correct one (p_wrong > p0) and the
+  plurality vote turns against the truth.
+- Splits of the test set: easy / hard = base exact pass rate >= / < 1/2 (from the base policy), and
+  the trap-wrong class. At the base every trap-wrong problem is hard (the shortcut's 30% and the
+  sloppy slips keep p0 < 1/2), so the hard split is ~80% trap-wrong; the effect appears on the hard
+  split and not on the easy one, as in users' reports (AIME vs easy sets).
+- Measured (seed 0): exact SC gain@32 on the hard split (103 of 200 problems) +0.24 at the base ->
+  -0.125 at step 100, where overall pass@1 has risen 0.478 -> 0.618 (its peak is 0.647 at step 30) and
+  the hard split's pass@1 0.363 -> 0.399; the whole-set SC gain stays near 0 there (+0.006, the
+  exclusion). Within the split too: while the hard split's own pass@1 is still >= 0.05 above its base
+  (steps 10-90) its SC gain@32 reaches -0.117 (step 90; at step 60, on the overall pass@1 plateau:
+  -0.071 with the hard split's pass@1 up 0.096). SC gain@5 is shallower (min -0.038). Sampled, n = 32 (quick) and 64 (full) rollouts per test
+  problem, unbiased maj@32: -0.121 [-0.168, -0.074] (n = 32) and -0.128 [-0.167, -0.089] (n = 64),
+  95% bootstrap over problems; full mode, 9 seeds: exact dip -0.125..-0.151, every n = 64 upper end
+  <= -0.087, SC gain@5 min -0.035..-0.050. Controls, no negative checkpoint on any split for K = 5, 32: an RL pool with
+  the test set's class mix (the shortcut is wrong more often than right there: GRPO suppresses it;
+  min +0.09) and a base without the shortcut (strategy 2 = careful procedure; min +0.14).
+- First-order break-even (``sim.shortcut.break_even_trap_right_share``): for REINFORCE with shared
+  logits at equal shares, GRPO promotes the shortcut over the careful procedure iff the pool's
+  trap-right share r among its zero-hitting problems exceeds r* = -m_W / (m_R - m_W) = 0.934 here
+  (m_R = +0.060 reward per rollout saved by the shortcut on trap-right problems, m_W = -0.847 lost on
+  trap-wrong ones); the measured sweep (full mode, Adam) turns the dip on between r = 0.85 and 0.9
+  (r = 0.85: +0.03, 0.9: -0.02, 0.95: -0.13). A pool whose zeros come at the first operation
+  (``hit_max`` = 1) lowers r* to 0.873 and the measured switch to between 0.75 and 0.85 (0.85: -0.02,
+  0.9: -0.13).
+- Where the chosen setting stops short: with the shortcut as slip-prone as the careful procedure, the
+  deep dip comes after overall pass@1 has peaked (still +0.14 above the base). A slip-free shortcut
+  (full mode variant ``slip_free_shortcut``: it answers 0 reliably once the zero appears) puts the
+  deepest dip (-0.17..-0.21, SC@5 -0.09) at a checkpoint where overall pass@1 is at its running maximum.
+- Search (documented in summary.json setting.shortcut.exploratory_search, exploratory scripts, 1-3
+  seeds): see ``SC_SEARCH_DOC``.
+- Also reported (secondary): coverage rotation, exact pass@4 of one sample from each of 4 evenly
+  spaced checkpoints vs the best single checkpoint's pass@4 (the union loses in every run here:
+  rotation does not pay when the trained checkpoints dominate).
+
+Claims (c): hard-split exact SC gain@32 <= -0.03 at a checkpoint where overall pass@1 has risen by
+>= 0.10 (value = the smallest such gain); the hard split's SC gain@32 >= 0 at the base; the sampled
+SC gain@32 at that checkpoint has a 95% bootstrap interval below 0 for each n used; the easy split's
+SC gain@32 > 0 at every checkpoint; both controls have no checkpoint with SC gain@K < 0 (K = 5, 32)
+on any split (all, easy, hard, trap-wrong).
+
+Why plausible (b): LLM errors concentrate on a few attractive wrong answers (a shared misconception);
 shared "skills" learned on one group of problems transfer to others, where they may be a consistent
 misconception; T = 1 is the usual RLVR sampling temperature. Outputs: summary.json, checkpoints.npz (the
-chosen run), data.csv (tidy: part,setting,epsilon,T,K,checkpoint,step,metric,value), diagnosis.csv,
-sc_gain_map.png, sampled_vs_exact.png, trajectory.png.
+chosen run of (b)), data.csv (tidy: part,setting,epsilon,T,K,checkpoint,step,metric,value; part (c) rows
+have part = shortcut and setting = variant;split), diagnosis.csv, sc_gain_map.png, sampled_vs_exact.png,
+trajectory.png, shortcut_trajectory.png (part (c)).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import itertools
 import time
 from pathlib import Path
@@ -102,8 +168,18 @@ from common.results import RESULTS_DIR, Claim, print_claims, write_summary
 from sim.bank import BankConfig, make_bank
 from sim.checkpoints import save_checkpoints
 from sim.metrics import answer_probs
-from sim.policy import PolicyConfig, init_policy, logits
+from sim.policy import Policy, PolicyConfig, init_policy, logits
 from sim.rollouts import sample_answer_counts
+from sim.shortcut import (
+    TRAP_WRONG,
+    ShortcutBankConfig,
+    break_even_trap_right_share,
+    held_out_evaluator,
+    make_shortcut_bank,
+    make_shortcut_run,
+    sample_shortcut_answer_counts,
+    shortcut_base_policy,
+)
 from sim.train import TrainConfig, make_run, run_many, stack_hypers
 from theory.voting import maj_at_k, plurality_accuracy
 
@@ -128,6 +204,62 @@ CHOSEN = {"attractor": 0.8, "trap_fraction": 0.4, "sharing": 1.0}
 RISE_MIN, MONO_MIN, RISEN_AT = 0.10, 0.8, 0.05
 IDENTITY_TOL = 1e-9
 K_MAIN = 32
+# ---- part (c): the zero-absorbs shortcut (sim.shortcut), RL pool vs held-out test problems
+SC_M = 8  # answers (the real task's mod-10 digits would be 10; 8 = part (a)'s m, which lets (c) reuse its compiled vote programs)
+SC_LEN = (3, 8)  # chain length range (operations)
+SC_KINDS = ("full", "full", "shortcut")  # careful full procedure, sloppy full procedure, zero-absorbs shortcut
+SC_KINDS_NO_SHORTCUT = ("full", "full", "full")  # control: strategy 2 is the careful full procedure
+SC_SLIPS = (0.03, 0.3, 0.03)  # per-step slip probabilities
+SC_BASE_PROBS = (0.3, 0.4, 0.3)  # base shares (careful, sloppy, shortcut) at v = 0
+SC_PROBLEM_SCALE = 0.25  # std of the per-problem base logits v (nats)
+SC_P_POOL, SC_P_TEST = 256, 200
+SC_TEST_SHARES = (0.1, 0.4)  # test set: (trap-right, trap-wrong) shares, the rest never hit 0
+SC_POOL_CHOSEN = (0.25, 0.0)  # RL pool: a quarter of the problems hit 0, all of them end at 0
+SC_VARIANTS = {"chosen": (SC_POOL_CHOSEN, SC_KINDS), "control_mix": (SC_TEST_SHARES, SC_KINDS),
+               "control_no_shortcut": (SC_POOL_CHOSEN, SC_KINDS_NO_SHORTCUT)}
+SC_HARD = 0.5  # hard split: base exact pass rate < 1/2
+SC_DIP_MAX = -0.03
+SC_NS = (32, 64)  # samples per test problem for the sampled SC gain (full mode; quick mode: the first)
+SC_BOOT = 2000
+SC_KEY = 7
+SC_COVER_K, SC_COVER_J = 4, 4  # coverage rotation: union of 4 checkpoints x 1 sample vs the best single checkpoint's pass@4
+SC_SLIPS_SLIP_FREE = (0.03, 0.3, 0.0)  # full-mode variant: a shortcut that never slips (a stronger pull on the pool)
+SC_SEEDS = 8  # full mode: seeds of the robustness check
+SC_SWEEP_R = (0.0, 0.25, 0.5, 0.75, 0.85, 0.9, 0.95, 1.0)  # full mode: trap-right share among the pool's zero-hitting problems
+SC_SWEEP_HIT = 0.25  # full mode: zero-hitting share of the pool in the r sweep
+SC_SEARCH_DOC = {  # exploratory scripts (session of issue 14); r = trap-right share among the pool's zero-hitting problems
+    "notation": "r = trap-right share among the pool's zero-hitting problems, hit = zero-hitting share of the pool, pz / ps = base "
+                "shortcut / sloppy shares, dc / dsl = per-step slips of the careful procedure (and shortcut) / the sloppy one, "
+                "tw = trap-wrong share of the test set, psc = problem_scale; dip = min hard-split exact SC gain@32 over checkpoints "
+                "with overall pass@1 rise >= 0.10; m = 10 answers in grids 1-5, 8 in 6-7",
+    "grid1": {"runs": 120, "optimizer": "adam lr 0.05", "axes": {"r": [1, 0.8, 0.6, 0.4, 0.2], "pz": [0.1, 0.2, 0.3], "ps": [0.3, 0.5],
+                                                                "dsl": [0.15, 0.3], "sharing": [1, 0.5]},
+              "fixed": "hit 0.5, dc 0.03, psc 0.5, test (0.1, 0.4), 1 seed",
+              "closest": "r 1, pz 0.3, ps 0.3, dsl 0.3, sharing 1: dip -0.128 (max rise 0.141); r <= 0.6: no dip below +0.05"},
+    "grid2": {"runs": 576, "optimizer": "adam lr {0.05, 0.1}", "screen": "K -> inf proxy 1{p0 leads} - p0",
+              "axes": {"hit": [0.25, 0.5], "r": [1, 0.9, 0.8], "pz": [0.2, 0.3], "ps": [0.3, 0.4, 0.5], "dsl": [0.2, 0.3],
+                       "dc": [0.03, 0.05], "tw": [0.3, 0.4]},
+              "closest": "r 1 dominates; dc 0.05 never in the top 40; pz 0.3, ps 0.4, dsl 0.2: proxy dip -0.19"},
+    "seeds_r_sweep": {"runs": 48, "axes": {"r": [0.25, 0.5, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0], "seed": 6},
+                      "fixed": "adam, hit 0.25, pz 0.3, ps 0.4, dsl 0.2, test (0.1, 0.4)",
+                      "closest": "dip <= -0.03 in 6/6 seeds only at r = 1 (-0.058..-0.109), 5/6 at 0.95, 3/6 at 0.9, <= 1/6 below"},
+    "grid3": {"runs": 1152, "optimizer": "sgd lr {1, 4}", "screen": "K -> inf proxy, 2 seeds",
+              "axes": {"dc": [0.03, 0.06, 0.1], "r": [0.8, 0.9, 1], "hit": [0.25, 0.5], "pz": [0.2, 0.3], "ps": [0.4, 0.5],
+                       "dsl": [0.2, 0.3], "tw": [0.3, 0.4]},
+              "closest": "same ranking as Adam; larger careful slips dilute the hard split with never problems"},
+    "grid4": {"runs": 288, "optimizer": "sgd lr 1", "exact": "K = 32 on the hard split, 3 seeds",
+              "axes": {"psc": [0, 0.25, 0.5], "T_eval": [0.7, 1], "dsl": [0.2, 0.3], "ps": [0.4, 0.5], "tw": [0.3, 0.4], "pz": [0.2, 0.3]},
+              "closest": "psc 0, dsl 0.2: hard split = exactly the trap-wrong class, dip -0.26; psc 0.25, ps 0.4, dsl 0.3, tw 0.4, "
+                         "pz 0.3: -0.12..-0.15 with a mixed hard split (chosen; its Adam version: 8 seeds -0.11..-0.18, every "
+                         "n = 32 / 64 bootstrap upper end <= -0.046)"},
+    "rising": {"runs": 192, "optimizer": "adam lr 0.05", "axes": {"hit": [0.25, 0.5], "pz": [0.2, 0.3], "ps": [0.4, 0.6],
+                                                                 "dsl": [0.15, 0.3, 0.5], "tw": [0.25, 0.4], "shortcut slip": [0.03, 0]},
+               "closest": "a slip-free shortcut puts the deepest dip where overall pass@1 is still at its running maximum "
+                          "(-0.15..-0.23); with slip 0.03 the deep dip comes after the pass@1 peak"},
+    "early_hit_pool": {"runs": 15, "axes": {"pool hit_max": [None, 1], "r": [0.5, 0.8, 1]},
+                       "closest": "hit_max 1 with r 1: dip -0.12..-0.14 (like chosen: Adam's step does not scale with the larger margin); "
+                                  "r 0.5 / 0.8: no dip"},
+}
 
 
 # ----------------------------------------------------------------------------------------------- (a)
@@ -296,6 +428,189 @@ def _traj_figure(out_dir: Path, steps, st: dict, diags: dict) -> str:
     return "trajectory.png"
 
 
+# ----------------------------------------------------------------------------------------------- (c)
+def _sc_keys(seed: int):
+    """Keys of part (c): pool bank, test bank, pool policy, test policy, training, sampling."""
+    return jax.random.split(jax.random.fold_in(jax.random.PRNGKey(SC_KEY), seed), 6)
+
+
+def _sc_banks(ks, pool_shares, kinds, slips=SC_SLIPS, pool_hit_max=None):
+    """Pool bank and held-out test bank of one part-(c) spec (traceable); ``pool_hit_max`` caps the pool's zero-hit step."""
+    common = dict(len_min=SC_LEN[0], len_max=SC_LEN[1], strategy_kinds=tuple(kinds), strategy_slips=tuple(slips), n_answers=SC_M)
+    pool = make_shortcut_bank(ShortcutBankConfig(n_problems=SC_P_POOL, share_trap_right=pool_shares[0], hit_max=pool_hit_max,
+                                                 share_trap_wrong=pool_shares[1], **common), ks[0])
+    test = make_shortcut_bank(ShortcutBankConfig(n_problems=SC_P_TEST, share_trap_right=SC_TEST_SHARES[0],
+                                                 share_trap_wrong=SC_TEST_SHARES[1], **common), ks[1])
+    return pool, test
+
+
+@functools.lru_cache(maxsize=8)
+def _sc_builder(specs: tuple):
+    """One jitted program building every spec's (pool bank, test bank), stacked on a leading axis, and the
+    base policies shared by all specs (pool base policy, test-problem base logits v)."""
+
+    def build(ks):
+        banks = [_sc_banks(ks, *spec) for spec in specs]
+        pools, tests = (jax.tree.map(lambda *a: jnp.stack(a), *[b[i] for b in banks]) for i in range(2))
+        pol = shortcut_base_policy(SC_BASE_PROBS, SC_PROBLEM_SCALE, ks[2], SC_P_POOL)
+        vt = shortcut_base_policy(SC_BASE_PROBS, SC_PROBLEM_SCALE, ks[3], SC_P_TEST).v
+        return pools, tests, pol, vt
+
+    return jax.jit(build)
+
+
+# one compiled training run shared by every spec and seed: it records the shared logits u at each checkpoint
+# (the held-out evaluation u + v_test is applied afterwards, see held_out_evaluator)
+_SC_RUN = make_shortcut_run(CONFIG, evaluate=lambda policy, hyper: policy.u)
+
+
+@jax.jit
+def _sc_evaluate(u, tests, vt, hyper):
+    """Held-out test evaluation of u [G, C, S]: {"answer_probs": [G, C, P_test, m], "logits": [G, C, P_test, S]}."""
+    def one(u_g, test):
+        return jax.vmap(lambda u_c: held_out_evaluator(test, vt)(Policy(u_c, vt), hyper))(u_g)
+
+    return jax.vmap(one)(u, tests)
+
+
+def shortcut_runs(specs, seed: int):
+    """Train one run per spec (pool_shares, kinds[, slips]) with the same keys (common random numbers) and
+    evaluate every checkpoint on the held-out test set: answer probs [G, C, P_test, m] (float64,
+    renormalized), test logits [G, C, P_test, S], the test banks (list) and the sampling key."""
+    specs = tuple(tuple(x if x is None or isinstance(x, int) else tuple(x) for x in spec) for spec in specs)
+    ks = _sc_keys(seed)
+    pools, tests, pol, vt = _sc_builder(specs)(ks)
+    take = lambda tree, g: jax.tree.map(lambda x: x[g], tree)
+    u = jnp.stack([_SC_RUN(ks[4], take(pools, g), pol, CONFIG.hyper()).evaluations for g in range(len(specs))])
+    ev = _sc_evaluate(u, tests, vt, CONFIG.hyper())
+    ap = np.asarray(ev["answer_probs"], np.float64)
+    ap /= ap.sum(-1, keepdims=True)
+    return ap, np.asarray(ev["logits"], np.float64), [take(tests, g) for g in range(len(specs))], ks[5]
+
+
+def split_masks(ap0: np.ndarray, klass: np.ndarray) -> dict:
+    """Test splits from the base checkpoint's exact pass rate p0 [P] and the class [P]."""
+    hard = ap0[:, 0] < SC_HARD
+    return {"all": np.ones_like(hard), "easy": ~hard, "hard": hard, "trap_wrong": klass == TRAP_WRONG}
+
+
+def plurality_chunked(ap: np.ndarray, K: int, chunk: int | None) -> np.ndarray:
+    """``theory.voting.plurality_accuracy(ap, K)`` evaluated in fixed batches of ``chunk`` problems (the last
+    one padded with copies of the first row), so that the compiled program of part (a)'s map (batch
+    8 x 8 x n_map problems, the same m and K) is reused instead of compiled again. Same values."""
+    flat = ap.reshape(-1, ap.shape[-1])
+    if chunk is None:
+        return np.asarray(plurality_accuracy(ap, K), np.float64)
+    n_pad = -flat.shape[0] % chunk
+    padded = np.concatenate([flat, np.repeat(flat[:1], n_pad, axis=0)])
+    out = np.concatenate([np.asarray(plurality_accuracy(padded[i:i + chunk], K), np.float64) for i in range(0, padded.shape[0], chunk)])
+    return out[:flat.shape[0]].reshape(ap.shape[:-1])
+
+
+def sc_gains(ap: np.ndarray, chunk: int | None = None) -> dict:
+    """Exact per-problem SC gain@K = maj@K - p0 for K in KS, any leading shape of answer probs [..., m]."""
+    return {K: plurality_chunked(ap, K, chunk) - ap[..., 0] for K in KS}
+
+
+def split_trajectories(ap: np.ndarray, klass: np.ndarray, sc: dict | None = None) -> dict:
+    """Per-split exact pass@1 and SC gain@K trajectories of one run (answer probs [C, P, m]; ``sc`` its
+    per-problem gains from ``sc_gains`` if already computed)."""
+    masks = split_masks(ap[0], klass)
+    sc = sc_gains(ap) if sc is None else sc
+    out = {"masks": masks, "sc_per_problem": sc}
+    for name, m in masks.items():
+        out[name] = {"n": int(m.sum()), "pass1": ap[:, m, 0].mean(-1), **{f"sc@{K}": sc[K][:, m].mean(-1) for K in KS}}
+    return out
+
+
+def sampled_sc_gain(key, z: np.ndarray, bank, mask: np.ndarray, n: int, K: int = K_MAIN, n_boot: int = SC_BOOT) -> dict:
+    """Sampled SC gain@K on a split at one checkpoint: n rollouts per test problem (``sample_shortcut_answer_counts``),
+    per-problem unbiased maj@K minus c0/n, split mean, SE = sd/sqrt(P_split), 95% percentile bootstrap over problems."""
+    counts = np.asarray(sample_shortcut_answer_counts(key, jnp.asarray(z), bank, CONFIG.eval_temperature, n), np.int64)
+    g = (np.asarray(maj_at_k(counts, K), np.float64) - counts[:, 0] / n)[mask]
+    rng = np.random.default_rng(SC_KEY)
+    boot = g[rng.integers(0, g.size, (n_boot, g.size))].mean(axis=1)
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    return {"n": n, "K": K, "problems": int(g.size), "mean": float(g.mean()), "se": float(g.std(ddof=1) / np.sqrt(g.size)),
+            "ci95": [float(lo), float(hi)]}
+
+
+def coverage_rotation(ap: np.ndarray, mask: np.ndarray, k: int = SC_COVER_K, J: int = SC_COVER_J) -> dict:
+    """Exact pass@k of the union of J evenly spaced checkpoints (k/J samples each) vs the best single
+    checkpoint with k samples, mean over the split's problems: 1 - prod_j (1 - p_j)^(k/J) vs max_j 1 - (1 - p_j)^k."""
+    idx = np.unique(np.round(np.linspace(0, ap.shape[0] - 1, J)).astype(int))
+    p = ap[idx][:, mask, 0]  # [J, P_split]
+    union = float(np.mean(1.0 - np.prod((1.0 - p) ** (k // len(idx)), axis=0)))
+    singles = np.mean(1.0 - (1.0 - p) ** k, axis=1)
+    return {"checkpoints": idx.tolist(), "k": k, "union": union, "best_single": float(singles.max()),
+            "best_checkpoint": int(idx[int(np.argmax(singles))]), "union_minus_best": union - float(singles.max())}
+
+
+def dip_of(tr: dict) -> tuple[int, float]:
+    """(checkpoint, value) of the smallest hard-split SC gain@K_MAIN among checkpoints where overall pass@1 rose >= RISE_MIN."""
+    p1 = tr["all"]["pass1"]
+    risen = np.flatnonzero(p1 - p1[0] >= RISE_MIN)
+    if risen.size == 0:
+        return -1, float("nan")
+    t = int(risen[np.argmin(tr["hard"][f"sc@{K_MAIN}"][risen])])
+    return t, float(tr["hard"][f"sc@{K_MAIN}"][t])
+
+
+def dip_while_rising(tr: dict) -> tuple[int, float]:
+    """Like ``dip_of`` but only over checkpoints where overall pass@1 is also at its running maximum (still rising)."""
+    p1 = tr["all"]["pass1"]
+    ok = np.flatnonzero((p1 - p1[0] >= RISE_MIN) & (p1 >= np.maximum.accumulate(p1) - 1e-12))
+    if ok.size == 0:
+        return -1, float("nan")
+    t = int(ok[np.argmin(tr["hard"][f"sc@{K_MAIN}"][ok])])
+    return t, float(tr["hard"][f"sc@{K_MAIN}"][t])
+
+
+def dip_with_hard_rise(tr: dict) -> tuple[int, float]:
+    """(checkpoint, value) of the smallest hard-split SC gain@K_MAIN among checkpoints where the hard split's own pass@1
+    has risen by >= RISEN_AT over the base (negative SC gain while pass@1 rose, within the split)."""
+    p1 = tr["hard"]["pass1"]
+    ok = np.flatnonzero(p1 - p1[0] >= RISEN_AT)
+    if ok.size == 0:
+        return -1, float("nan")
+    t = int(ok[np.argmin(tr["hard"][f"sc@{K_MAIN}"][ok])])
+    return t, float(tr["hard"][f"sc@{K_MAIN}"][t])
+
+
+def strategy_shares(z: np.ndarray, mask: np.ndarray) -> list[float]:
+    """Mean strategy probabilities softmax(z / T_eval) over the split's problems, per checkpoint: [C, S]."""
+    pi = np.asarray(jax.nn.softmax(jnp.asarray(z) / CONFIG.eval_temperature, axis=-1), np.float64)
+    return pi[:, mask].mean(axis=1)
+
+
+def _shortcut_figure(out_dir: Path, steps, trs: dict, t_dip: int) -> str:
+    plt = pyplot()
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
+    tr = trs["chosen"]
+    for sp, c in (("all", "k"), ("easy", "tab:blue"), ("hard", "tab:red"), ("trap_wrong", "tab:purple")):
+        axes[0].plot(steps, tr[sp]["pass1"], "-o", ms=3, color=c, label=f"{sp} ({tr[sp]['n']})")
+    axes[0].set_xlabel("training step")
+    axes[0].set_ylabel("exact pass@1 on held-out test problems")
+    axes[0].set_title("zero-absorbs shortcut: pass@1 per split")
+    axes[0].legend(fontsize=8)
+    for ax, K in zip(axes[1:], KS):
+        for v, ls in (("chosen", "-"), ("control_mix", "--"), ("control_no_shortcut", ":")):
+            for sp, c in (("easy", "tab:blue"), ("hard", "tab:red")):
+                ax.plot(steps, trs[v][sp][f"sc@{K}"], ls, color=c, label=f"{v} / {sp}")
+        if t_dip >= 0:
+            ax.axvline(steps[t_dip], color="gray", lw=0.8, ls="-.")
+        ax.axhline(0, color="gray", lw=0.8)
+        ax.set_xlabel("training step")
+        ax.set_ylabel(f"exact SC gain maj@{K} - pass@1")
+        ax.set_title(f"K = {K}: chosen (solid) vs controls (dashed: pool mix, dotted: no shortcut)", fontsize=9)
+    axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    save_figure(fig, out_dir / "shortcut_trajectory.png")
+    plt.close(fig)
+    return "shortcut_trajectory.png"
+
+
 # ----------------------------------------------------------------------------------------------- run
 def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     t0 = time.perf_counter()
@@ -366,8 +681,76 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
                 diag_rows.append(f"{K},{t},{steps[t]},{cls},{d[cls]['n']},{newly if cls == 'consistent' else ''},"
                                  f"{d[cls]['contribution']:.8g},{d[cls]['loss']:.8g},{d['total']:.8g},{d['identity_error']:.3g}")
     atomic_write_text(out_dir / "diagnosis.csv", "\n".join(diag_rows) + "\n")
-    atomic_write_text(out_dir / "data.csv", "\n".join(rows) + "\n")
     figures.append(_traj_figure(out_dir, steps, st, diags[K_MAIN]))
+
+    # (c) the zero-absorbs shortcut: chosen setting and two controls (one vmapped call), per-split trajectories
+    t2 = time.perf_counter()
+    names = list(SC_VARIANTS)
+    ap_c, z_c, tests_c, k_samp = shortcut_runs([SC_VARIANTS[v] for v in names], seed)
+    klass_c = [np.asarray(b.klass) for b in tests_c]
+    chunk = len(EPSILONS) * len(TEMPS) * n_map  # part (a)'s vote batch
+    sc_c = sc_gains(ap_c, chunk)
+    trs = {v: split_trajectories(ap_c[g], klass_c[g], {K: sc_c[K][g] for K in KS}) for g, v in enumerate(names)}
+    tr = trs["chosen"]
+    t_dip, dip = dip_of(tr)
+    sc_hard0 = float(tr["hard"][f"sc@{K_MAIN}"][0])
+    min_easy = float(tr["easy"][f"sc@{K_MAIN}"].min())
+    samp_c = {}
+    if t_dip >= 0:
+        for j, n in enumerate(SC_NS[:1] if quick else SC_NS):
+            kk = jax.random.fold_in(k_samp, j)
+            samp_c[str(n)] = {"dip": sampled_sc_gain(kk, z_c[0, t_dip], tests_c[0], tr["masks"]["hard"], n),
+                              "base": sampled_sc_gain(kk, z_c[0, 0], tests_c[0], tr["masks"]["hard"], n)}
+    ub = max((s["dip"]["ci95"][1] for s in samp_c.values()), default=float("nan"))
+    ctl_min = {v: min(float(trs[v][sp][f"sc@{K}"].min()) for sp in ("all", "easy", "hard", "trap_wrong") for K in KS) for v in names[1:]}
+    shares = {v: strategy_shares(z_c[g], trs[v]["masks"]["trap_wrong"]) for g, v in enumerate(names)}
+    cover = {v: {sp: coverage_rotation(ap_c[g], trs[v]["masks"][sp]) for sp in ("all", "hard")} for g, v in enumerate(names)}
+    pool_cfg = ShortcutBankConfig(n_problems=SC_P_POOL, n_answers=SC_M, share_trap_right=SC_POOL_CHOSEN[0], share_trap_wrong=SC_POOL_CHOSEN[1],
+                                  len_min=SC_LEN[0], len_max=SC_LEN[1], strategy_kinds=SC_KINDS, strategy_slips=SC_SLIPS)
+    r_star = break_even_trap_right_share(pool_cfg, shortcut=2, full=0)
+    for g, v in enumerate(names):
+        for t in range(len(steps)):
+            for sp in ("all", "easy", "hard", "trap_wrong"):
+                rows.append(f"shortcut,{v};{sp},,{CONFIG.eval_temperature},,{t},{steps[t]},pass1_exact,{trs[v][sp]['pass1'][t]:.6g}")
+                for K in KS:
+                    rows.append(f"shortcut,{v};{sp},,{CONFIG.eval_temperature},{K},{t},{steps[t]},sc_gain_exact,{trs[v][sp][f'sc@{K}'][t]:.6g}")
+            rows.append(f"shortcut,{v};trap_wrong,,{CONFIG.eval_temperature},,{t},{steps[t]},shortcut_share,{shares[v][t, 2]:.6g}")
+
+    # full mode: seeds (chosen + controls) and the pool-mix sweep
+    seeds_c, sweep_c = [], []
+    if not quick:
+        names_s = names + ["slip_free_shortcut"]
+        specs_s = [SC_VARIANTS[v] for v in names] + [(SC_POOL_CHOSEN, SC_KINDS, SC_SLIPS_SLIP_FREE)]
+        for s_ in range(SC_SEEDS + 1):
+            ap_s, z_s, tests_s, ks_s = shortcut_runs(specs_s, seed + s_)
+            sc_s = sc_gains(ap_s, chunk)
+            row = {"seed": seed + s_}
+            for g, v in enumerate(names_s):
+                tr_s = split_trajectories(ap_s[g], np.asarray(tests_s[g].klass), {K: sc_s[K][g] for K in KS})
+                td, dv = dip_of(tr_s)
+                row[v] = {"dip": dv, "dip_step": int(steps[td]) if td >= 0 else None, "sc_hard_base": float(tr_s["hard"][f"sc@{K_MAIN}"][0]),
+                          "max_rise": float((tr_s["all"]["pass1"] - tr_s["all"]["pass1"][0]).max()), "hard_n": tr_s["hard"]["n"],
+                          "min_sc_any_split": min(float(tr_s[sp][f"sc@{K}"].min()) for sp in ("all", "easy", "hard", "trap_wrong") for K in KS),
+                          "dip_while_rising": dip_while_rising(tr_s)[1], "dip_with_hard_rise": dip_with_hard_rise(tr_s)[1],
+                          "min_sc5_hard": float(tr_s["hard"]["sc@5"].min())}
+                if v in ("chosen", "slip_free_shortcut") and td >= 0:
+                    row[v]["sampled_n64"] = sampled_sc_gain(jax.random.fold_in(ks_s, 1), z_s[g, td], tests_s[g], tr_s["masks"]["hard"], 64)
+            seeds_c.append(row)
+        grid = [(r, hm) for hm in (None, 1) for r in SC_SWEEP_R]
+        specs = [((SC_SWEEP_HIT * r, SC_SWEEP_HIT * (1 - r)), SC_KINDS, SC_SLIPS, hm) for r, hm in grid]
+        ap_w, _, tests_w, _ = shortcut_runs(specs, seed)
+        sc_w = sc_gains(ap_w, chunk)
+        for g, (r, hm) in enumerate(grid):
+            tr_w = split_trajectories(ap_w[g], np.asarray(tests_w[g].klass), {K: sc_w[K][g] for K in KS})
+            td, dv = dip_of(tr_w)
+            cfg_w = dataclasses.replace(pool_cfg, hit_max=hm)
+            sweep_c.append({"trap_right_share": r, "pool_hit_max": hm, "pool_shares": list(specs[g][0]), "dip": dv,
+                            "dip_step": int(steps[td]) if td >= 0 else None, "min_sc_hard": float(tr_w["hard"][f"sc@{K_MAIN}"].min()),
+                            "max_rise": float((tr_w["all"]["pass1"] - tr_w["all"]["pass1"][0]).max()),
+                            "break_even_r_star": break_even_trap_right_share(cfg_w, shortcut=2, full=0)})
+    t_short = time.perf_counter() - t2
+    figures.append(_shortcut_figure(out_dir, steps, trs, t_dip))
+    atomic_write_text(out_dir / "data.csv", "\n".join(rows) + "\n")
 
     # claims
     scm = st["sc"][K_MAIN]
@@ -390,6 +773,23 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
               "following a checkpoint with SC gain > 0; value = 1 if so", bool(turns), float(turns), 1.0),
         Claim(f"(b) diagnosis identity: consistent + scattered contributions = total SC gain at every one of the "
               f"{n_diag} negative (checkpoint, K) pairs; value = max |error|", n_diag > 0 and id_err <= IDENTITY_TOL, id_err, IDENTITY_TOL),
+        Claim(f"(c) zero-absorbs shortcut, held-out test set: exact SC gain@{K_MAIN} on the hard split (base pass rate < {SC_HARD}, "
+              f"{tr['hard']['n']} of {SC_P_TEST} problems) <= {SC_DIP_MAX} at a checkpoint where overall pass@1 has risen by >= {RISE_MIN} "
+              f"(step {int(steps[t_dip]) if t_dip >= 0 else 'none'}, overall pass@1 {tr['all']['pass1'][0]:.3f} -> "
+              f"{tr['all']['pass1'][max(t_dip, 0)]:.3f}); value = the smallest such SC gain", bool(dip <= SC_DIP_MAX), dip, SC_DIP_MAX),
+        Claim(f"(c) a real 'turns negative': the hard split's exact SC gain@{K_MAIN} is >= 0 at the base checkpoint; value = base SC gain",
+              sc_hard0 >= 0, sc_hard0, 0.0),
+        Claim(f"(c) beyond sampling noise: sampled SC gain@{K_MAIN} on the hard split at the dip checkpoint, n in {[int(n) for n in samp_c]} "
+              f"samples per "
+              f"problem (unbiased maj@K), 95% bootstrap interval over problems entirely below 0; value = the largest upper end",
+              bool(samp_c) and ub < 0, ub, 0.0),
+        Claim(f"(c) the dip is a hard-split effect: the easy split's exact SC gain@{K_MAIN} stays > 0 at every checkpoint; value = its minimum",
+              min_easy > 0, min_easy, 0.0),
+        Claim(f"(c) control, RL pool with the test set's class mix {list(SC_TEST_SHARES)} (the shortcut is wrong more often than right): "
+              f"no checkpoint with exact SC gain@K < 0 (K in {list(KS)}) on any split (all, easy, hard, trap-wrong); value = the minimum",
+              ctl_min["control_mix"] >= 0, ctl_min["control_mix"], 0.0),
+        Claim("(c) control, no shortcut in the base (strategy 2 = the careful full procedure): no checkpoint with exact SC gain@K < 0 "
+              "on any split; value = the minimum", ctl_min["control_no_shortcut"] >= 0, ctl_min["control_no_shortcut"], 0.0),
     ]
 
     diag_summary = {str(K): {str(int(steps[t])): {"total": d["total"], "consistent": d["consistent"], "scattered": d["scattered"]}
@@ -405,8 +805,36 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
                   "selection_rule": f"rise >= {RISE_MIN}, mono >= {MONO_MIN}, then min SC gain@{K_MAIN} after pass@1 rose >= {RISEN_AT}",
                   "diagnosis_classes": "consistent: max_{a!=0} p_a > p0; scattered: otherwise"},
     }
-    timings = {"map_s": t_map, "train_s": t_train, "total_s": time.perf_counter() - t0}
-    write_summary(NAME, claims, results_dir=results_dir, quick=quick, seed=seed, setting=setting, search=search,
+    setting["shortcut"] = {
+        "module": "sim.shortcut", "n_answers": SC_M, "chain_length": list(SC_LEN), "strategy_kinds": list(SC_KINDS),
+        "strategy_slips_per_step": list(SC_SLIPS), "base_probs": list(SC_BASE_PROBS), "problem_scale": SC_PROBLEM_SCALE,
+        "pool": {"n_problems": SC_P_POOL, "shares_trap_right_wrong": list(SC_POOL_CHOSEN)},
+        "test": {"n_problems": SC_P_TEST, "shares_trap_right_wrong": list(SC_TEST_SHARES), "held_out": True,
+                 "evaluation": "trained shared logits u + fixed test-problem base logits v (sim.shortcut.held_out_evaluator)"},
+        "variants": {v: {"pool_shares": list(p), "kinds": list(k)} for v, (p, k) in SC_VARIANTS.items()},
+        "config": CONFIG.__dict__, "keys": f"split(fold_in(PRNGKey({SC_KEY}), {seed}), 6): pool bank, test bank, pool policy, test policy, "
+                                           "training, sampling",
+        "hard_split": f"base exact pass rate < {SC_HARD}",
+        "dip_rule": f"min hard SC gain@{K_MAIN} over checkpoints with overall pass@1 rise >= {RISE_MIN}",
+        "sampled": {"n": list(SC_NS), "bootstrap": SC_BOOT, "interval": "95% percentile bootstrap over the split's problems"},
+        "break_even_trap_right_share": r_star, "exploratory_search": SC_SEARCH_DOC,
+    }
+    shortcut_summary = {
+        "steps": steps.tolist(), "dip_checkpoint": t_dip, "dip_step": int(steps[t_dip]) if t_dip >= 0 else None, "dip": dip,
+        "rollouts_to_dip": int(steps[t_dip]) * CONFIG.batch_size * CONFIG.n_rollouts if t_dip >= 0 else None,
+        "trajectories": {v: {sp: {"n": trs[v][sp]["n"], "pass1": trs[v][sp]["pass1"].tolist(),
+                                  **{f"sc_gain@{K}": trs[v][sp][f"sc@{K}"].tolist() for K in KS}}
+                             for sp in ("all", "easy", "hard", "trap_wrong")} for v in names},
+        "hard_split_classes": {v: np.bincount(klass_c[g][trs[v]["masks"]["hard"]], minlength=3).tolist() for g, v in enumerate(names)},
+        "strategy_shares_on_trap_wrong": {v: shares[v].tolist() for v in names},
+        "pass1_peak": {"step": int(steps[int(np.argmax(tr["all"]["pass1"]))]), "value": float(tr["all"]["pass1"].max())},
+        "dip_while_rising": dict(zip(("checkpoint", "value"), dip_while_rising(tr))),
+        "dip_with_hard_rise": dict(zip(("checkpoint", "value"), dip_with_hard_rise(tr))),
+        "min_sc5_hard": float(tr["hard"]["sc@5"].min()),
+        "sampled_hard": samp_c, "control_min_sc": ctl_min, "coverage_rotation": cover, "seeds": seeds_c, "pool_mix_sweep": sweep_c,
+    }
+    timings = {"map_s": t_map, "train_s": t_train, "shortcut_s": t_short, "total_s": time.perf_counter() - t0}
+    write_summary(NAME, claims, results_dir=results_dir, quick=quick, seed=seed, setting=setting, search=search, shortcut=shortcut_summary,
                   trajectory={"steps": steps.tolist(), "pass1": st["pass1"].tolist(), **{f"sc_gain@{K}": st["sc"][K].tolist() for K in KS}},
                   diagnosis=diag_summary, map={"max_abs_z": zmax, "mean_abs_diff": {str(k): v for k, v in mad.items()},
                                                "negative_cells": {str(k): v for k, v in n_neg.items()}},
@@ -418,6 +846,25 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     print("  SC gain@32        " + " ".join(f"{x:+.3f}" for x in st["sc"][32][::2]))
     for s in search:
         print(f"  search {s}")
+    print(f"  (c) shortcut, {t_short:.1f} s; dip at step {shortcut_summary['dip_step']}: hard SC gain@32 {dip:+.3f}; r* = {r_star:.3f}; "
+          f"pass@1 peak {shortcut_summary['pass1_peak']}; dip while rising {shortcut_summary['dip_while_rising']}; "
+          f"dip with the hard split's pass@1 up >= {RISEN_AT} {shortcut_summary['dip_with_hard_rise']}; "
+          f"min hard SC@5 {shortcut_summary['min_sc5_hard']:+.3f}")
+    for v in names:
+        print(f"  (c) coverage rotation {v}: "
+              + ", ".join(f"{sp} union {c['union']:.3f} vs best {c['best_single']:.3f}" for sp, c in cover[v].items()))
+    for v in names:
+        print(f"  (c) {v:20s} pass@1 all  " + " ".join(f"{x:.2f}" for x in trs[v]["all"]["pass1"][::2]))
+        print(f"  (c) {v:20s} SC@32 hard  " + " ".join(f"{x:+.3f}" for x in trs[v]["hard"]["sc@32"][::2]))
+    for n, d in samp_c.items():
+        print(f"  (c) sampled n={n}: dip {d['dip']['mean']:+.3f} [{d['dip']['ci95'][0]:+.3f}, {d['dip']['ci95'][1]:+.3f}], "
+              f"base {d['base']['mean']:+.3f}")
+    for row in seeds_c:
+        print(f"  (c) seed {row['seed']}: " + "; ".join(f"{v} dip {row[v]['dip']:+.3f} (rising {row[v]['dip_while_rising']:+.3f}) "
+                                                       f"min {row[v]['min_sc_any_split']:+.3f}" for v in row if v != "seed"))
+    for row in sweep_c:
+        print(f"  (c) pool trap-right share {row['trap_right_share']} (hit_max {row['pool_hit_max']}, r* {row['break_even_r_star']:.3f}): "
+              f"dip {row['dip']:+.3f} min hard {row['min_sc_hard']:+.3f}")
     print_claims(claims)
     return {"claims": [c.as_dict() for c in claims], "timings": timings, "chosen": chosen}
 

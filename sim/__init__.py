@@ -3,6 +3,8 @@
 Modules (one concept each):
 - ``sim.bank``: the bank of P problems x S strategies -> answers (difficulty, skills, attractor, eps, trap);
 - ``sim.policy``: logits z = u + v, temperature, base-model initialisation;
+- ``sim.shortcut``: a bank with explicit problem classes and a zero-absorbs shortcut (per-strategy,
+  per-problem slips), its sampler, exact answer distribution, training run and held-out evaluation;
 - ``sim.rollouts``: sampling rollouts (strategy, then answer with error consistency eps);
 - ``sim.metrics``: exact answer distributions and exact / sampled checkpoint metrics;
 - advantages come from ``theory.advantage_registry`` (one registry for the sim and the real trainer);

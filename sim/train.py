@@ -57,6 +57,7 @@ __all__ = [
     "shard_leading_axis",
     "train_step",
     "make_run",
+    "make_scanned_run",
     "run_many",
     "stack_hypers",
 ]
@@ -312,6 +313,18 @@ def make_run(config: TrainConfig, evaluate: Callable | None = None) -> Callable:
     run). Its outputs, each leaf stacked on a leading [C] axis, are ``RunOutput.evaluations``; without
     a hook that field is None and the run is unchanged. Training does not depend on the hook.
     """
+    def one_step(bank, hyper, st, k):
+        return train_step(config, st, k, bank, hyper)
+
+    return make_scanned_run(config, one_step, checkpoint_of, evaluate)
+
+
+def make_scanned_run(config: TrainConfig, one_step: Callable, checkpoint_fn: Callable, evaluate: Callable | None = None) -> Callable:
+    """The jitted run loop shared by every bandit (``make_run``, ``sim.shortcut.make_shortcut_run``):
+    ``run(key, bank, policy, hyper, state=None) -> RunOutput`` scans ``one_step(bank, hyper, state, key) ->
+    (state, signals)`` over per-step keys ``fold_in(key, global step)``, records ``checkpoint_fn(policy, bank,
+    hyper)`` and the optional ``evaluate(policy, hyper)`` every ``checkpoint_every`` steps (and at the start),
+    and resumes from ``state`` (see :func:`make_run`)."""
     c = config.checkpoint_every
     n_ckpt = config.n_steps // c
 
@@ -321,22 +334,20 @@ def make_run(config: TrainConfig, evaluate: Callable | None = None) -> Callable:
     def _prepend(first, rest):
         return jax.tree.map(lambda a, b: jnp.concatenate([a[None], b], axis=0), first, rest)
 
-    def run(key, bank: Bank, policy: Policy, hyper: Hyper, state: TrainState | None = None) -> RunOutput:
+    def run(key, bank, policy: Policy, hyper: Hyper, state: TrainState | None = None) -> RunOutput:
         P = bank.answers.shape[0]
         if config.batch_size > P:
             raise ValueError(f"batch_size: must be <= n_problems = {P}, got {config.batch_size}")
         if state is None:
             state = init_state(config, policy, bank)
         start = state.step
-        first = checkpoint_of(state.policy, bank, hyper)
+        first = checkpoint_fn(state.policy, bank, hyper)
         first_eval = _evaluate(state.policy, hyper)
-
-        def one_step(st, k):
-            return train_step(config, st, k, bank, hyper)
+        step = functools.partial(one_step, bank, hyper)
 
         def one_checkpoint(st, ks):
-            st, sig = jax.lax.scan(one_step, st, ks)
-            return st, (checkpoint_of(st.policy, bank, hyper), _evaluate(st.policy, hyper), sig)
+            st, sig = jax.lax.scan(step, st, ks)
+            return st, (checkpoint_fn(st.policy, bank, hyper), _evaluate(st.policy, hyper), sig)
 
         keys = step_keys(key, start, config.n_steps)
         keys = keys.reshape((n_ckpt, c) + keys.shape[1:])

@@ -40,6 +40,15 @@ __all__ = [
     "predicted_pass_at_k",
     "predicted_log_fail_at_k",
     "power_law",
+    "zero_inflated_beta_binomial_logpmf",
+    "ZeroInflatedFit",
+    "fit_zero_inflated_beta_binomial",
+    "posterior_prob_solvable",
+    "posterior_pass_at_k",
+    "posterior_pass_at_k_sd",
+    "posterior_pass_at_k_quantile",
+    "PooledBetaBinomialFit",
+    "fit_pooled_beta_binomial",
     "union_pass_at_k",
     "union_pass_at_k_from_p",
     "GreedyAllocation",
@@ -455,6 +464,298 @@ def power_law(alpha, beta):
     b = _positive(beta, "beta")
     a, b = np.broadcast_arrays(a, b)
     return _out(np.exp(special.gammaln(a + b) - special.gammaln(b))), _out(a.copy())
+
+
+# ----------------------------------------------------------------------------------------------------
+# zero-inflated beta-binomial: some problems are unsolvable (p = 0 exactly)
+# ----------------------------------------------------------------------------------------------------
+
+
+def _zi_params(pi0, alpha, beta):
+    p0 = as_float_array(pi0, "pi0")
+    bad = (p0 < 0) | (p0 >= 1)
+    if bad.any():
+        raise ValueError(f"pi0: the point mass at p = 0 must be in [0, 1), got {p0[bad].flat[0]}")
+    return p0, _positive(alpha, "alpha"), _positive(beta, "beta")
+
+
+def zero_inflated_beta_binomial_logpmf(c, n, pi0, alpha, beta):
+    """log P(c | n, π₀, α, β) of the zero-inflated beta-binomial, in nats.
+
+    The success probability is p ~ π₀ δ₀ + (1 − π₀) Beta(α, β) (a point mass π₀ at p = 0: problems the
+    model never solves; Lambert 1992 for zero-inflated counts), so
+
+        P(c) = π₀ 1[c = 0] + (1 − π₀) C(n, c) B(c + α, n − c + β)/B(α, β).
+
+    π₀ = 0 is :func:`beta_binomial_logpmf`. Broadcast; π₀ ∈ [0, 1), α, β > 0, 0 <= c <= n.
+    """
+    p0, a, b = _zi_params(pi0, alpha, beta)
+    bb = np.asarray(beta_binomial_logpmf(c, n, a, b), np.float64)
+    c_a = as_count_array(c, "c")
+    c_a, p0, bb = np.broadcast_arrays(c_a, p0, bb)
+    with np.errstate(divide="ignore"):
+        out = np.where(c_a == 0, np.logaddexp(np.log(p0), np.log1p(-p0) + bb), np.log1p(-p0) + bb)
+    return _out(out)
+
+
+@dataclasses.dataclass(frozen=True)
+class ZeroInflatedFit:
+    """Maximum-likelihood fit of p ~ π₀ δ₀ + (1 − π₀) Beta(α, β) from per-problem counts.
+
+    log_likelihood: Σ_i log P(c_i | n_i, π₀, α, β) in nats (with the log C(n_i, c_i) terms), comparable
+    to :class:`BetaBinomialFit`'s. n_problems / n_skipped as there. converged: the optimiser reported
+    success and no bound of the search box is active (π₀ = 0 is an allowed boundary, not a failure).
+    """
+
+    pi0: float
+    alpha: float
+    beta: float
+    log_likelihood: float
+    n_problems: int
+    converged: bool
+    n_skipped: int = 0
+
+
+_PI0_MAX = 1 - 1e-9
+
+
+def fit_zero_inflated_beta_binomial(n, c, *, start=None) -> ZeroInflatedFit:
+    """Maximum-likelihood fit of the zero-inflated beta-binomial (:func:`zero_inflated_beta_binomial_logpmf`).
+
+    Maximises Σ_i log P(c_i | n_i, π₀, α, β) over π₀ ∈ [0, 1 − 1e-9] and (log α, log β) in the box of
+    :func:`fit_beta_binomial` (L-BFGS-B, analytic digamma gradient), started from the method of moments at
+    π₀ = 0 and at π₀ = 0.9 × the fraction of problems with c = 0 (the better of the two is kept), or only from
+    ``start`` = (π₀, α, β) when given (a warm start, e.g. for bootstrap refits). The
+    likelihood is that of the counts, so π₀ is identified through the excess of c = 0 over what the beta
+    part predicts; problems with c > 0 pin π₀ below 1 − (their fraction). Problems with n = 0 are left out
+    (``n_skipped``). Raises ValueError (naming ``c``) when every problem has c = 0 (the MLE is the point
+    mass at p = 0) or every problem has c = n.
+    """
+    n_a = as_count_array(n, "n")
+    c_a = as_count_array(c, "c")
+    check_not_above(c_a, n_a, "c", "n")
+    n_b, c_b = (a.ravel() for a in np.broadcast_arrays(n_a, c_a))
+    keep = n_b > 0
+    n_skipped = int((~keep).sum())
+    n_b, c_b = n_b[keep], c_b[keep]
+    if n_b.size == 0:
+        raise ValueError("n: need at least one problem with n >= 1")
+    if np.all(c_b == 0):
+        raise ValueError("c: every problem has c = 0; the zero-inflated MLE is degenerate (pi0 -> 1, point mass at p = 0)")
+    if np.all(c_b == n_b):
+        raise ValueError("c: every problem has c = n; the zero-inflated MLE is degenerate (point mass at p = 1)")
+    pairs, counts = np.unique(np.stack([n_b, c_b], axis=1), axis=0, return_counts=True)
+    nn, cc = pairs[:, 0].astype(np.float64), pairs[:, 1].astype(np.float64)
+    w = counts.astype(np.float64)
+    zero = cc == 0
+    const = float(np.sum(w * (special.gammaln(nn + 1) - special.gammaln(cc + 1) - special.gammaln(nn - cc + 1))))
+
+    def f(x):
+        p0, (a, b) = x[0], np.exp(x[1:])
+        lf = special.betaln(cc + a, nn - cc + b) - special.betaln(a, b)  # log of the beta part, without C(n, c)
+        ab = special.digamma(nn + a + b) - special.digamma(a + b)
+        ga = special.digamma(cc + a) - special.digamma(a) - ab
+        gb = special.digamma(nn - cc + b) - special.digamma(b) - ab
+        with np.errstate(divide="ignore"):
+            l_zero = np.logaddexp(np.log(p0), np.log1p(-p0) + lf)  # c = 0: C(n, 0) = 1
+        ll = np.where(zero, l_zero, np.log1p(-p0) + lf)
+        r = np.where(zero, np.exp(np.log1p(-p0) + lf - l_zero), 1.0)  # share of the beta part in P(c)
+        g0 = np.where(zero, np.exp(np.minimum(-l_zero, 700.0)) - np.exp(np.minimum(lf - l_zero, 700.0)), -1.0 / (1 - p0))  # ∂/∂π₀
+        grad = np.array([np.sum(w * g0), np.sum(w * r * ga) * a, np.sum(w * r * gb) * b])
+        return -float(np.sum(w * ll)), -grad
+
+    bounds = [(0.0, _PI0_MAX), _LOG_BOUNDS, _LOG_BOUNDS]
+    if start is not None:
+        st = np.asarray(start, np.float64)
+        if st.shape != (3,) or not (0 <= st[0] < 1 and st[1] > 0 and st[2] > 0):
+            raise ValueError(f"start: expected (pi0 in [0, 1), alpha > 0, beta > 0), got {start!r}")
+        starts = [np.array([st[0], np.log(st[1]), np.log(st[2])])]
+    else:
+        ms = _moment_start(nn, cc, w)
+        frac0 = float(np.sum(w[zero]) / np.sum(w))
+        starts = [np.array([0.0, *ms])] + ([np.array([0.9 * frac0, *ms])] if frac0 > 0 else [])
+    best = None
+    for x0 in starts:
+        x0 = np.clip(x0, [b[0] for b in bounds], [b[1] for b in bounds])
+        res = optimize.minimize(f, x0, jac=True, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000})
+        if best is None or res.fun < best.fun:
+            best = res
+    x = best.x
+    at_bound = bool(x[0] >= _PI0_MAX - 1e-12 or np.any(np.isclose(x[1:], _LOG_BOUNDS[0], atol=1e-6)) or
+                    np.any(np.isclose(x[1:], _LOG_BOUNDS[1], atol=1e-6)))
+    return ZeroInflatedFit(pi0=float(x[0]), alpha=float(np.exp(x[1])), beta=float(np.exp(x[2])), log_likelihood=const - float(best.fun),
+                           n_problems=int(n_b.size), converged=bool(best.success) and not at_bound, n_skipped=n_skipped)
+
+
+def _zi_posterior(n, c, pi0, alpha, beta):
+    """(w = P(p > 0 | c), a' = α + c, b' = β + n − c), broadcast, validated."""
+    n_a = as_count_array(n, "n")
+    c_a = as_count_array(c, "c")
+    check_not_above(c_a, n_a, "c", "n")
+    p0, a, b = _zi_params(pi0, alpha, beta)
+    n_a, c_a, p0, a, b = np.broadcast_arrays(n_a, c_a, p0, a, b)
+    # c = 0: P(p > 0 | c = 0) = (1 − π₀) B(α, β + n)/B(α, β) / [π₀ + (1 − π₀) B(α, β + n)/B(α, β)]
+    lfail = _log_fail_beta(a, b, n_a.astype(np.float64))  # log B(α, β + n)/B(α, β)
+    with np.errstate(divide="ignore"):
+        l_pos = np.log1p(-p0) + lfail
+        w0 = np.exp(l_pos - np.logaddexp(np.log(p0), l_pos))
+    w = np.where(c_a > 0, 1.0, w0)
+    return w, a + c_a, b + (n_a - c_a)
+
+
+def posterior_prob_solvable(n, c, pi0, alpha, beta):
+    """P(p > 0 | c of n correct) under the prior π₀ δ₀ + (1 − π₀) Beta(α, β) (Bayes' rule).
+
+    1 when c > 0; for c = 0 it is (1 − π₀) B(α, β + n)/B(α, β) / [π₀ + (1 − π₀) B(α, β + n)/B(α, β)]
+    (B(α, β + n)/B(α, β) = P(c = 0 | p ~ Beta(α, β)), computed by the cancellation-free log-ratio of
+    :func:`predicted_log_fail_at_k`). Broadcast; unitless.
+    """
+    return _out(_zi_posterior(n, c, pi0, alpha, beta)[0])
+
+
+def posterior_pass_at_k(n, c, k, pi0, alpha, beta):
+    """Per-problem posterior pass@k beyond the n samples: E[1 − (1 − p)^k | c of n correct].
+
+    Prior p ~ π₀ δ₀ + (1 − π₀) Beta(α, β) (e.g. :func:`fit_zero_inflated_beta_binomial` across problems:
+    empirical Bayes). The posterior is P(p > 0 | c) (:func:`posterior_prob_solvable`) times
+    Beta(α + c, β + n − c), and p = 0 never solves, so
+
+        pass@k | c = P(p > 0 | c) · [1 − B(α + c, β + n − c + k)/B(α + c, β + n − c)],
+
+    the bracket by :func:`predicted_pass_at_k` (Schaeffer et al. 2025's form on the posterior Beta). k
+    may exceed n (iid samples, with replacement). π₀ = 0 gives the plain beta-binomial posterior
+    prediction. Broadcast over n, c, k, π₀, α, β; unitless.
+    """
+    w, a, b = _zi_posterior(n, c, pi0, alpha, beta)
+    k_a = as_count_array(k, "k")
+    return _out(w * -np.expm1(_log_fail_beta(*np.broadcast_arrays(a, b, k_a.astype(np.float64)))))
+
+
+def posterior_pass_at_k_sd(n, c, k, pi0, alpha, beta):
+    """Posterior standard deviation of a problem's pass@k, Y = 1 − (1 − p)^k, under the model of
+    :func:`posterior_pass_at_k`: with w = P(p > 0 | c), a = α + c, b = β + n − c and
+    F_j = B(a, b + j)/B(a, b) = E[(1 − p)^j | p > 0],
+
+        E[Y] = w (1 − F_k),   E[Y²] = w (1 − 2 F_k + F_{2k}),   sd = √(E[Y²] − E[Y]²).
+
+    Broadcast; unitless."""
+    w, a, b = _zi_posterior(n, c, pi0, alpha, beta)
+    k_a = as_count_array(k, "k").astype(np.float64)
+    a, b, k_a = np.broadcast_arrays(a, b, k_a)
+    f1 = np.exp(_log_fail_beta(a, b, k_a))
+    f2 = np.exp(_log_fail_beta(a, b, 2 * k_a))
+    # E[Y²] − E[Y]² = w(1 − 2F_k + F_2k) − w²(1 − F_k)² = w[(F_2k − F_k²) + (1 − w)(1 − F_k)²]
+    var = w * ((f2 - f1 * f1) + (1 - w) * (1 - f1) ** 2)
+    return _out(np.sqrt(np.maximum(var, 0.0)))
+
+
+def posterior_pass_at_k_quantile(n, c, k, q, pi0, alpha, beta):
+    """q-quantile of a problem's posterior pass@k, Y = 1 − (1 − p)^k (model of :func:`posterior_pass_at_k`).
+
+    Y is increasing in p, so its quantile is 1 − (1 − p_q)^k with p_q the q-quantile of the posterior of
+    p: p_q = 0 when q <= 1 − w (w = P(p > 0 | c): the atom at 0), else the Beta(α + c, β + n − c) quantile
+    at (q − (1 − w))/w (``scipy.special.betaincinv``). Broadcast; q ∈ [0, 1]; unitless.
+    """
+    w, a, b = _zi_posterior(n, c, pi0, alpha, beta)
+    q_a = _unit_interval(q, "q")
+    k_a = as_count_array(k, "k")
+    w, a, b, q_a, k_a = np.broadcast_arrays(w, a, b, q_a, k_a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        qq = np.clip((q_a - (1 - w)) / np.where(w > 0, w, 1.0), 0.0, 1.0)
+        p = np.where(q_a <= 1 - w, 0.0, special.betaincinv(a, b, qq))
+    return _out(pass_at_k_from_p(p, k_a))
+
+
+@dataclasses.dataclass(frozen=True)
+class PooledBetaBinomialFit:
+    """Maximum-likelihood beta-binomial fit with a shape α shared by groups and one β per group.
+
+    groups: the group labels (sorted); beta: β_g per group (NaN for a degenerate group: every problem
+    c = 0, or every problem c = n; such groups are left out of the fit and listed in ``degenerate``).
+    log_likelihood: Σ over the fitted groups' problems of log BetaBinom(c | n, α, β_g) in nats (with the
+    log C(n, c) terms). n_problems: problems in the fitted groups (n >= 1). converged as in
+    :class:`BetaBinomialFit`.
+    """
+
+    alpha: float
+    beta: tuple
+    groups: tuple
+    log_likelihood: float
+    n_problems: int
+    converged: bool
+    degenerate: tuple = ()
+
+    def beta_of(self, group) -> float:
+        """β of one group (NaN when that group is degenerate); ValueError naming ``group`` if unknown."""
+        if group not in self.groups:
+            raise ValueError(f"group: {group!r} is not one of the fitted groups {list(self.groups)[:10]}")
+        return self.beta[self.groups.index(group)]
+
+
+def fit_pooled_beta_binomial(n, c, groups, *, start=None) -> PooledBetaBinomialFit:
+    """Beta-binomial fit across groups (e.g. checkpoints) with a shared shape: p ~ Beta(α, β_g) in group g.
+
+    Maximises Σ_g Σ_{i ∈ g} log BetaBinom(c_i | n_i, α, β_g) over log α and every log β_g (L-BFGS-B,
+    analytic digamma gradient, the box of :func:`fit_beta_binomial`). α sets the density of p near 0,
+    p^(α − 1), which governs pass@k at large k (1 − pass_D@k ~ Γ(α + β)/Γ(β) k^(−α), Schaeffer et al.
+    2025) and is the parameter a few samples per problem identify worst; pooling it over groups is
+    empirical Bayes at the level of groups (a shared hyperparameter, Efron and Morris 1975), while β_g
+    keeps each group's mean α/(α + β_g). A group where every problem has c = 0 (or every c = n) has its
+    maximum at β_g → ∞ (resp. 0): it is left out of the fit and reported in ``degenerate``.
+
+    Args: n, c: per-problem counts [N]; groups: a label per problem [N] (anything ``numpy.unique``
+    sorts). Problems with n = 0 are ignored. start: optional (α, {group: β}) warm start (e.g. the full-data
+    fit for bootstrap refits; groups missing from it start at the method of moments). Raises ValueError (naming ``c``) when every group is
+    degenerate.
+    """
+    n_a = np.atleast_1d(as_count_array(n, "n"))
+    c_a = np.atleast_1d(as_count_array(c, "c"))
+    g_a = np.atleast_1d(np.asarray(groups))
+    if not (n_a.ndim == c_a.ndim == g_a.ndim == 1 and len(n_a) == len(c_a) == len(g_a)):
+        raise ValueError(f"n, c, groups: expected three 1-d arrays of the same length, got shapes {n_a.shape}, {c_a.shape}, {g_a.shape}")
+    check_not_above(c_a, n_a, "c", "n")
+    keep = n_a > 0
+    n_a, c_a, g_a = n_a[keep], c_a[keep], g_a[keep]
+    labels, gi = np.unique(g_a, return_inverse=True)
+    gi = np.asarray(gi).ravel()
+    G = len(labels)
+    tot_c = np.bincount(gi, weights=c_a, minlength=G)
+    tot_n = np.bincount(gi, weights=n_a, minlength=G)
+    ok = (tot_c > 0) & (tot_c < tot_n)
+    if not ok.any():
+        raise ValueError("c: every group has c = 0 everywhere (or c = n everywhere); the pooled beta-binomial MLE is degenerate")
+    slot = np.cumsum(ok) - 1  # parameter index of each fitted group
+    use = ok[gi]
+    trip, w = np.unique(np.stack([slot[gi[use]], n_a[use], c_a[use]], axis=1), axis=0, return_counts=True)
+    gg, nn, cc = trip[:, 0], trip[:, 1].astype(np.float64), trip[:, 2].astype(np.float64)
+    w = w.astype(np.float64)
+    Gf = int(ok.sum())
+    const = float(np.sum(w * (special.gammaln(nn + 1) - special.gammaln(cc + 1) - special.gammaln(nn - cc + 1))))
+
+    def f(x):
+        a, b = np.exp(x[0]), np.exp(x[1:])[gg]
+        ll = special.betaln(cc + a, nn - cc + b) - special.betaln(a, b)
+        ab = special.digamma(nn + a + b) - special.digamma(a + b)
+        ga = np.sum(w * (special.digamma(cc + a) - special.digamma(a) - ab)) * a
+        gb = np.bincount(gg, weights=w * (special.digamma(nn - cc + b) - special.digamma(b) - ab), minlength=Gf) * np.exp(x[1:])
+        return -float(np.sum(w * ll)), -np.concatenate([[ga], gb])
+
+    mu = (tot_c / np.maximum(tot_n, 1))[ok]
+    a0 = 0.5 if start is None else float(start[0])
+    b0 = a0 * (1 - mu) / mu
+    if start is not None:
+        given = start[1]
+        b0 = np.array([float(given[g]) if g in given and np.isfinite(given[g]) else v for g, v in zip(labels[ok].tolist(), b0)])
+    x0 = np.clip(np.log(np.concatenate([[a0], b0])), _LOG_BOUNDS[0] + 1, _LOG_BOUNDS[1] - 1)
+    res = optimize.minimize(f, x0, jac=True, method="L-BFGS-B", bounds=[_LOG_BOUNDS] * (Gf + 1),
+                            options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 5000})
+    at_bound = bool(np.any(np.isclose(res.x, _LOG_BOUNDS[0], atol=1e-6)) or np.any(np.isclose(res.x, _LOG_BOUNDS[1], atol=1e-6)))
+    beta = np.full(G, np.nan)
+    beta[ok] = np.exp(res.x[1:])
+    return PooledBetaBinomialFit(alpha=float(np.exp(res.x[0])), beta=tuple(float(b) for b in beta), groups=tuple(labels.tolist()),
+                                 log_likelihood=const - float(res.fun), n_problems=int(use.sum()),
+                                 converged=bool(res.success) and not at_bound,
+                                 degenerate=tuple(labels[~ok].tolist()))
 
 
 # ----------------------------------------------------------------------------------------------------

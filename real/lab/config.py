@@ -39,7 +39,12 @@ def _ops(name: str, value) -> None:
 class TaskConfig:
     """Problem sets of chained mod-10 arithmetic (``real.lab.task``); seeds are ``RunConfig.seed`` + offset.
 
-    Test and validation prompts are removed from the SFT set and the RL pool (held out means held out)."""
+    Test and validation prompts are removed from the SFT set and the RL pool (held out means held out).
+
+    The zero-absorbs shortcut (``real.lab.task``): ``sft_shortcut_rate`` is the probability that an SFT problem
+    hitting 0 early is taught the shortcut instead of its full solution (seed ``RunConfig.seed`` +
+    ``shortcut_seed_offset``); ``rl_class_shares`` / ``test_class_shares`` (none, trap_right, trap_wrong), when
+    not empty, fix the trap-class mix of the RL pool / test set (empty: as random chains come)."""
 
     sft_problems: int = 20000
     sft_ops: tuple = (1, 2, 3, 4, 5, 6)
@@ -53,14 +58,24 @@ class TaskConfig:
     test_seed_offset: int = 1
     rl_seed_offset: int = 2
     validation_seed_offset: int = 3
+    sft_shortcut_rate: float = 0.0
+    shortcut_seed_offset: int = 4
+    rl_class_shares: tuple = ()
+    test_class_shares: tuple = ()
 
     def __post_init__(self):
+        from real.lab.task import check_class_shares
+
         for f in ("sft_problems", "rl_pool", "test_problems", "validation_problems"):
             check_int(f"task.{f}", getattr(self, f))
         for f in ("sft_ops", "rl_ops", "test_ops", "validation_ops"):
             _ops(f"task.{f}", getattr(self, f))
-        for f in ("sft_seed_offset", "test_seed_offset", "rl_seed_offset", "validation_seed_offset"):
+        for f in ("sft_seed_offset", "test_seed_offset", "rl_seed_offset", "validation_seed_offset", "shortcut_seed_offset"):
             check_int(f"task.{f}", getattr(self, f), 0)
+        check_number("task.sft_shortcut_rate", self.sft_shortcut_rate, low=0, high=1)
+        for f in ("rl_class_shares", "test_class_shares"):
+            if getattr(self, f) != ():
+                check_class_shares(f"task.{f}", getattr(self, f))
 
 
 @dataclass(frozen=True)
@@ -179,13 +194,21 @@ class RLConfig:
 @dataclass(frozen=True)
 class EvalConfig:
     """Checkpoint evaluation: ``n_samples`` samples per test problem at ``temperature`` / ``top_p``, at most
-    ``max_tokens`` new tokens; checkpoint s is sampled with seed ``RunConfig.seed + seed_offset + s``."""
+    ``max_tokens`` new tokens; checkpoint s is sampled with seed ``RunConfig.seed + seed_offset + s``.
+
+    The evaluation protocol (issue 14; off by default, and then records and analysis are exactly as without
+    it): ``greedy`` adds greedy decoding (T = 0, one sample per problem), ``temperatures`` adds sampled
+    temperatures (each ``n_samples`` samples, the j-th (1-based) with seed ``RunConfig.seed + seed_offset + s +
+    j x real.lab.evaluate.TEMPERATURE_SEED_STRIDE``). With either, every record carries its ``temperature``
+    and the analysis adds the protocol comparison (SC gain against pass@1 at the same T and against greedy)."""
 
     n_samples: int = 16
     temperature: float = 1.0
     top_p: float = 1.0
     max_tokens: int = 48
     seed_offset: int = 100
+    temperatures: tuple = ()
+    greedy: bool = False
 
     def __post_init__(self):
         check_int("evaluation.n_samples", self.n_samples)
@@ -193,6 +216,22 @@ class EvalConfig:
         check_int("evaluation.seed_offset", self.seed_offset, 0)
         check_number("evaluation.temperature", self.temperature, low=0)
         check_number("evaluation.top_p", self.top_p, low=0, low_open=True, high=1)
+        if not isinstance(self.temperatures, tuple):
+            raise ValueError(f"evaluation.temperatures: must be a tuple of numbers > 0, got {self.temperatures!r}")
+        for t in self.temperatures:
+            check_number("evaluation.temperatures", t, low=0, low_open=True)
+        if len(set(self.temperatures) | {self.temperature}) != len(self.temperatures) + 1:
+            raise ValueError(f"evaluation.temperatures: must not repeat or contain evaluation.temperature = {self.temperature}, "
+                             f"got {self.temperatures!r}")
+        if not isinstance(self.greedy, bool):
+            raise ValueError(f"evaluation.greedy: must be true or false, got {self.greedy!r}")
+        if self.greedy and self.temperature == 0:
+            raise ValueError("evaluation.greedy: evaluation.temperature is already 0 (greedy); set one of them")
+
+    @property
+    def protocol(self) -> bool:
+        """True when the evaluation protocol is on (``greedy`` or extra ``temperatures``)."""
+        return self.greedy or bool(self.temperatures)
 
 
 def _default_model() -> LlamaConfig:

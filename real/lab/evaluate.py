@@ -1,7 +1,15 @@
 """Evaluate checkpoints into sample records: problems file + sampler -> ``samples.jsonl`` for ``analyze``.
 
 ``python -m real evaluate --model NAME=DIR [--model NAME=DIR ...] --problems FILE --n 16 --out FILE
-[--sampler vllm|transformers|jax] [--temperature 1] [--top-p 1] [--max-tokens 256] [--seed 0]``
+[--sampler vllm|transformers|jax] [--temperature 1 | --temperatures 0,0.7,1.0] [--top-p 1] [--max-tokens 256] [--seed 0]``
+
+Evaluation protocol (``--temperatures``, :func:`temperature_plan`): every checkpoint is sampled at each
+temperature of the list; T = 0 is greedy decoding with one sample per problem (greedy is deterministic),
+each sampled temperature gets ``--n`` samples from its own seed (the j-th sampled temperature of the list
+seed + j x :data:`TEMPERATURE_SEED_STRIDE`, so the first one draws exactly what ``--temperature T`` would).
+Every record carries the ``temperature`` that produced it (``real.logs.schema``), and ``analyze`` groups
+the records by temperature (``real.logs.analysis.analyze_temperatures``: SC gain against pass@1 at the
+same temperature and against greedy accuracy, side by side).
 
 Problems file: JSON Lines, one object per problem with ``problem_id`` (string or integer, unique),
 ``prompt`` (string, given to the model as is) and ``gold`` (the reference answer, string or number).
@@ -29,6 +37,30 @@ import numpy as np
 from real.lab.samplers.interface import SamplingRequest
 
 SAMPLERS = ("vllm", "transformers", "jax")
+TEMPERATURE_SEED_STRIDE = 1_000_003  # seed offset between the sampled temperatures of one protocol (a prime, far from step offsets)
+
+
+def temperature_plan(temperatures, n: int, seed: int) -> list[tuple[float, int, int]]:
+    """(temperature, samples per problem, seed) for each temperature of a protocol, in the order given: T = 0
+    (greedy decoding: deterministic, so 1 sample per problem; its seed is irrelevant and given as ``seed``) and
+    sampled T > 0 (``n`` samples, the j-th sampled temperature seed + j x :data:`TEMPERATURE_SEED_STRIDE`:
+    independent streams, and the first one the same stream as a single-temperature evaluation). ValueError
+    naming the value for a negative, non-numeric or repeated temperature, or an empty list."""
+    ts = list(temperatures)
+    if not ts:
+        raise ValueError("temperatures: empty list")
+    out, j = [], 0
+    for t in ts:
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not np.isfinite(t) or t < 0:
+            raise ValueError(f"temperatures: each must be a finite number >= 0 (0 = greedy), got {t!r}")
+        if float(t) in [o[0] for o in out]:
+            raise ValueError(f"temperatures: {t!r} is listed twice")
+        if t == 0:
+            out.append((0.0, 1, int(seed)))
+        else:
+            out.append((float(t), int(n), int(seed) + j * TEMPERATURE_SEED_STRIDE))
+            j += 1
+    return out
 
 
 def load_problems(path) -> list[dict]:
@@ -109,8 +141,9 @@ def make_sampler(kind: str, model_dir, *, reuse=None):
 
 
 def completion_record(checkpoint, problem_id: str, sample_index: int, answer, correct: bool, gold: str, completion,
-                      run: str | None = None) -> dict:
-    """One sample record (``real.logs.schema`` format) of a graded completion; logprob is the sum over its tokens (nats)."""
+                      run: str | None = None, temperature: float | None = None) -> dict:
+    """One sample record (``real.logs.schema`` format) of a graded completion; logprob is the sum over its tokens (nats);
+    ``temperature`` (the sampling temperature, 0 = greedy) is written when given."""
     rec = {"checkpoint": checkpoint, "problem_id": problem_id, "sample_index": sample_index, "answer": answer,
            "correct": bool(correct), "gold": gold, "text": completion.text, "n_tokens": len(completion.token_ids),
            "logprob": float(np.sum(completion.logprobs))}
@@ -118,19 +151,22 @@ def completion_record(checkpoint, problem_id: str, sample_index: int, answer, co
         rec["mean_token_entropy"] = float(np.mean(completion.entropies))
     if run is not None:
         rec["run"] = run
+    if temperature is not None:
+        rec["temperature"] = float(temperature)
     return rec
 
 
 def sample_records(sampler, problems: list[dict], *, checkpoint, n: int, temperature: float = 1.0, top_p: float = 1.0,
                    max_tokens: int = 256, seed: int = 0, equivalence=None, grade=None, run: str | None = None,
-                   on_completions=None) -> list[dict]:
+                   on_completions=None, record_temperature: bool = False) -> list[dict]:
     """n samples per problem from ``sampler`` -> sample records (``real.logs.schema`` format), answers graded.
 
     Every route of the project extracts answers here or in the RL reward with one parser,
     ``real.logs.answers.extract_answer``. ``grade(answer, gold) -> bool`` decides correctness (default:
     ``equivalence.equivalent``, an ``AnswerEquivalence`` made here when none is given; the lab passes its
     task's exact verifier ``real.lab.task.grade``). ``checkpoint`` is written as given (int or string).
-    ``on_completions(completions)``, when given, also receives the sampler's [problem][sample] completions."""
+    ``on_completions(completions)``, when given, also receives the sampler's [problem][sample] completions.
+    ``record_temperature``: every record carries ``temperature`` (the records of a protocol of several temperatures)."""
     from real.logs.answers import AnswerEquivalence, extract_answer
 
     eq = None
@@ -146,30 +182,38 @@ def sample_records(sampler, problems: list[dict], *, checkpoint, n: int, tempera
         for j, c in enumerate(row):
             ans = extract_answer(c.text)
             correct = ans is not None and bool(grade(ans, p["gold"]))
-            out.append(completion_record(checkpoint, p["problem_id"], j, ans, correct, p["gold"], c, run))
+            out.append(completion_record(checkpoint, p["problem_id"], j, ans, correct, p["gold"], c, run,
+                                         float(temperature) if record_temperature else None))
     return out
 
 
 def evaluate_params(params, config, problems, *, checkpoint, n: int, temperature: float = 1.0, top_p: float = 1.0,
-                    max_tokens: int = 48, seed: int = 0, tokenizer=None, run: str | None = None, on_completions=None) -> list[dict]:
+                    max_tokens: int = 48, seed: int = 0, tokenizer=None, run: str | None = None, on_completions=None,
+                    record_temperature: bool = False) -> list[dict]:
     """Our own model's parameters sampled with the JAX sampler on ``real.lab.task`` problems -> sample records,
     graded by the task's exact verifier (the same extraction and grading as the RL reward). With
     ``on_completions`` the sampler also reports per-token entropy and branching factor (``token_stats``),
-    records carry ``mean_token_entropy``, and the callback receives the completions."""
+    records carry ``mean_token_entropy``, and the callback receives the completions. ``record_temperature``: as in
+    :func:`sample_records`."""
     from real.lab.samplers.jax import JaxSampler
     from real.lab.task import grade, problem_records
     from real.lab.tokenizer import CharTokenizer
 
     sampler = JaxSampler(params, config, tokenizer or CharTokenizer(), token_stats=on_completions is not None)
     return sample_records(sampler, problem_records(problems), checkpoint=checkpoint, n=n, temperature=temperature, top_p=top_p,
-                          max_tokens=max_tokens, seed=seed, grade=grade, run=run, on_completions=on_completions)
+                          max_tokens=max_tokens, seed=seed, grade=grade, run=run, on_completions=on_completions,
+                          record_temperature=record_temperature)
 
 
 def evaluate_checkpoints(models: list[tuple[str, str]], problems_path, out_path, *, sampler: str = "vllm", n: int = 16,
-                         temperature: float = 1.0, top_p: float = 1.0, max_tokens: int = 256, seed: int = 0, log=print) -> Path:
-    """Every (name, folder) in ``models`` sampled on the problems; all records written atomically to ``out_path``."""
+                         temperature: float = 1.0, top_p: float = 1.0, max_tokens: int = 256, seed: int = 0, temperatures=None,
+                         log=print) -> Path:
+    """Every (name, folder) in ``models`` sampled on the problems; all records written atomically to ``out_path``,
+    each with its ``temperature``. ``temperatures``: a protocol of several (:func:`temperature_plan`: T = 0 greedy
+    with one sample per problem, T > 0 with ``n`` samples from independent seeds), replacing ``temperature``."""
     from real.logs.answers import AnswerEquivalence
 
+    plan = [(float(temperature), n, seed)] if temperatures is None else temperature_plan(temperatures, n, seed)
     problems = load_problems(problems_path)
     names = [m[0] for m in models]
     if len(set(names)) != len(names):
@@ -183,10 +227,12 @@ def evaluate_checkpoints(models: list[tuple[str, str]], problems_path, out_path,
                 raise FileNotFoundError(f"--model {name}={folder}: no such folder")
             # one vLLM worker for every checkpoint (vLLM's import is most of a fresh start); others are made anew
             s = make_sampler(sampler, folder, reuse=s if sampler == "vllm" else None)
-            recs = sample_records(s, problems, checkpoint=str(name), n=n, temperature=temperature, top_p=top_p,
-                                  max_tokens=max_tokens, seed=seed, equivalence=eq)
-            log(f"{name}: {len(problems)} problems x {n} samples, pass@1 {np.mean([r['correct'] for r in recs]):.3f}")
-            records += recs
+            for t, n_t, seed_t in plan:
+                recs = sample_records(s, problems, checkpoint=str(name), n=n_t, temperature=t, top_p=top_p,
+                                      max_tokens=max_tokens, seed=seed_t, equivalence=eq, record_temperature=True)
+                log(f"{name}: T = {t:g}{' (greedy)' if t == 0 else ''}: {len(problems)} problems x {n_t} samples, "
+                    f"pass@1 {np.mean([r['correct'] for r in recs]):.3f}")
+                records += recs
     finally:
         eq.close()
         if getattr(s, "close", None) is not None:  # the vLLM sampler's worker process

@@ -17,7 +17,10 @@
    (``DIR/samples.jsonl``, the ``real.logs.schema`` format, with each sample's mean token entropy; token
    entropy and branching factor by relative position per checkpoint in ``DIR/token_positions.parquet``,
    ``real.lab.signals.position_profile``), which ``real.logs`` analyses unchanged
-   (``DIR/analysis``: tables, figures, report).
+   (``DIR/analysis``: tables, figures, report). With the evaluation protocol on (``evaluation.greedy`` /
+   ``evaluation.temperatures``) each checkpoint is also decoded greedily and sampled at the extra temperatures,
+   every record carries its ``temperature``, and the report adds the protocol section (SC gain against pass@1
+   at the same temperature and against greedy; ``real.logs.analysis.analyze_temperatures``).
 ``DIR/run.json`` records what happened (base-model stop, problem counts, checkpoint steps, timings).
 The theory-vs-measurement claims on such a run are the experiment ``experiments/real_rlvr.py``.
 
@@ -39,7 +42,7 @@ import numpy as np
 from common.atomic import atomic_write_json
 from real.lab.config import RunConfig, setting_differences
 
-__all__ = ["StaleRunError", "claim_run_folder", "make_problem_sets", "run_lab", "STAGE_OUTPUTS"]
+__all__ = ["StaleRunError", "claim_run_folder", "complete_setting", "make_problem_sets", "run_lab", "STAGE_OUTPUTS"]
 
 STAGE_OUTPUTS = ("base", "hf_base", "rl", "rl_log.json", "signals.parquet", "signals.csv", "token_positions.parquet",
                  "token_positions.csv", "samples.jsonl", "analysis", "run.json", "summary.json", "validation.png")
@@ -64,7 +67,7 @@ def claim_run_folder(out, cfg: RunConfig, *, on_stale: str = "refuse", log=print
             have = json.loads(f.read_text())
         except json.JSONDecodeError as exc:
             raise StaleRunError(f"{f}: not JSON ({exc.msg}); delete the folder or choose another --out") from None
-        diff = setting_differences(have, want)
+        diff = setting_differences(complete_setting(have), want)
         if not diff:
             return
         if on_stale == "refuse":
@@ -78,6 +81,16 @@ def claim_run_folder(out, cfg: RunConfig, *, on_stale: str = "refuse", log=print
         log(f"{out}: run outputs without setting.json; deleting them")
         _delete_outputs(out)
     atomic_write_json(f, want)
+
+
+def complete_setting(doc) -> dict:
+    """A ``setting.json`` with every field a newer version added filled in with its default (``RunConfig.from_dict``):
+    a run written before a field existed ran with its default. A document that is not a valid setting is returned
+    as it is (its differences are then reported field by field)."""
+    try:
+        return RunConfig.from_dict(doc).to_dict()
+    except (ValueError, TypeError):
+        return doc
 
 
 def _delete_outputs(out: Path) -> None:
@@ -97,15 +110,20 @@ def make_problem_sets(cfg: RunConfig) -> tuple[dict, dict]:
     from real.lab.task import make_problems
 
     t, s = cfg.task, cfg.seed
-    test = make_problems(t.test_problems, list(t.test_ops), seed=s + t.test_seed_offset, prefix="t")
+    test = make_problems(t.test_problems, list(t.test_ops), seed=s + t.test_seed_offset, prefix="t",
+                         class_shares=t.test_class_shares or None)
     val = make_problems(t.validation_problems, list(t.validation_ops), seed=s + t.validation_seed_offset, prefix="v")
     held = {p.prompt for p in test} | {p.prompt for p in val}
     sft_all = make_problems(t.sft_problems, list(t.sft_ops), seed=s + t.sft_seed_offset, prefix="s")
-    rl_all = make_problems(t.rl_pool, list(t.rl_ops), seed=s + t.rl_seed_offset, prefix="r")
+    rl_all = make_problems(t.rl_pool, list(t.rl_ops), seed=s + t.rl_seed_offset, prefix="r", class_shares=t.rl_class_shares or None)
     sft = [p for p in sft_all if p.prompt not in held]
     rl = [p for p in rl_all if p.prompt not in held]
     counts = {"test": len(test), "validation": len(val), "sft_train": len(sft), "sft_dropped_as_held_out": len(sft_all) - len(sft),
               "rl_pool": len(rl), "rl_dropped_as_held_out": len(rl_all) - len(rl)}
+    if t.sft_shortcut_rate > 0 or t.rl_class_shares or t.test_class_shares:
+        from collections import Counter
+
+        counts["trap_classes"] = {name: dict(Counter(p.trap_class for p in ps)) for name, ps in (("test", test), ("rl", rl), ("sft", sft))}
     return {"test": test, "validation": val, "sft": sft, "rl": rl}, counts
 
 
@@ -136,7 +154,12 @@ def _train_base(out: Path, cfg: RunConfig, sets: dict, tk, log) -> tuple[dict, d
         val_curve.append([step + 1, float(np.mean([r["correct"] for r in recs]))])
         return val_curve[-1][1] >= s.target_pass_at_1
 
-    params, _, losses = train_sft(params, cfg.model, sets["sft"], s, tk, seed=cfg.seed, callback=stop_at_target)
+    examples = sets["sft"]
+    if cfg.task.sft_shortcut_rate > 0:  # the zero-absorbs shortcut taught on a share of the problems that hit 0 early
+        from real.lab.task import sft_examples
+
+        examples = sft_examples(examples, cfg.task.sft_shortcut_rate, seed=cfg.seed + cfg.task.shortcut_seed_offset)
+    params, _, losses = train_sft(params, cfg.model, examples, s, tk, seed=cfg.seed, callback=stop_at_target)
     reached = bool(val_curve and s.target_pass_at_1 is not None and val_curve[-1][1] >= s.target_pass_at_1)
     meta = {"stage": "sft", "steps": len(losses), "final_loss": float(losses[-1]), "target": s.target_pass_at_1,
             "target_reached": reached, "validation_pass_at_1": val_curve}
@@ -147,6 +170,23 @@ def _train_base(out: Path, cfg: RunConfig, sets: dict, tk, log) -> tuple[dict, d
     log(f"base model: {len(losses)} SFT steps, final loss {losses[-1]:.4f}, {last}"
         f"(target {s.target_pass_at_1}{'' if reached else ', NOT reached'})")
     return params, meta
+
+
+def _protocol_records(params, cfg: RunConfig, problems, step: int, tk) -> list[dict]:
+    """The evaluation protocol's extra records of one checkpoint (``EvalConfig``: greedy, one sample per problem; each
+    extra temperature, ``n_samples`` samples with seed ``seed + seed_offset + step + j x TEMPERATURE_SEED_STRIDE``,
+    j = 1, 2, ...), every record with its ``temperature``; [] when the protocol is off."""
+    from real.lab.evaluate import TEMPERATURE_SEED_STRIDE, evaluate_params
+
+    e = cfg.evaluation
+    base = cfg.seed + e.seed_offset + step
+    plan = ([(0.0, 1, base)] if e.greedy else []) + [(float(t), e.n_samples, base + j * TEMPERATURE_SEED_STRIDE)
+                                                     for j, t in enumerate(e.temperatures, start=1)]
+    out = []
+    for t, n, seed in plan:
+        out += evaluate_params(params, cfg.model, problems, checkpoint=step, n=n, temperature=t, top_p=e.top_p,
+                               max_tokens=e.max_tokens, seed=seed, tokenizer=tk, record_temperature=True)
+    return out
 
 
 def run_lab(out_dir, cfg: RunConfig, *, on_stale: str = "refuse", analyze: bool = True, log=print) -> dict:
@@ -193,7 +233,9 @@ def run_lab(out_dir, cfg: RunConfig, *, on_stale: str = "refuse", analyze: bool 
         p, _, _, _, _ = load_checkpoint(out / "rl" / f"step_{s}")
         records += evaluate_params(p, cfg.model, sets["test"], checkpoint=s, n=e.n_samples, temperature=e.temperature,
                                    top_p=e.top_p, max_tokens=e.max_tokens, seed=cfg.seed + e.seed_offset + s, tokenizer=tk,
-                                   on_completions=lambda comps, s=s: profile.extend(position_profile(comps, s)))
+                                   on_completions=lambda comps, s=s: profile.extend(position_profile(comps, s)),
+                                   record_temperature=e.protocol)
+        records += _protocol_records(p, cfg, sets["test"], s, tk)
     write_records(out / "samples.jsonl", records)
     write_table(profile, out / "token_positions")
     timings["eval_s"] = time.perf_counter() - t2
@@ -205,8 +247,16 @@ def run_lab(out_dir, cfg: RunConfig, *, on_stale: str = "refuse", analyze: bool 
         from real.logs.report import write_report
 
         t3 = time.perf_counter()
-        table, report = load_counts(out / "samples.jsonl")
-        res = analyze_table(table, n_boot=1000, seed=cfg.seed)
+        if e.protocol:  # records of several temperatures: every analysis at evaluation.temperature, plus the protocol section
+            from real.logs.analysis import analyze_temperatures
+            from real.logs.importers import load_counts_by_temperature
+
+            tables, report = load_counts_by_temperature(out / "samples.jsonl")
+            table = tables[float(e.temperature)]
+            res = analyze_temperatures(tables, primary=float(e.temperature), n_boot=1000, seed=cfg.seed)
+        else:
+            table, report = load_counts(out / "samples.jsonl")
+            res = analyze_table(table, n_boot=1000, seed=cfg.seed)
         from real.lab.signals import read_signals
 
         write_report(res, out / "analysis", title="Small real RLVR run: checkpoint analysis", import_report=report.to_dict(),

@@ -39,8 +39,19 @@ largest wrong-answer count, 0 if none):
   with no parsed answer at all (m = 0, whose SC contribution is exactly 0).
 The three are mutually exclusive (2·c0 > m implies c0 > m − c0 ≥ w1) and exhaustive.
 
+Evaluation protocol (issue 14)
+------------------------------
+Users often report the SC gain as maj@K at a sampling temperature T minus GREEDY accuracy (T = 0) rather
+than minus pass@1 at the same T. :func:`protocol_table` puts both side by side on records of several
+temperatures: (maj@K(T) − greedy) − (maj@K(T) − pass@1(T)) = pass@1(T) − greedy, the "H0 share", so the
+mixed definition's sign can come from the gap between sampled and greedy accuracy alone (greedy decoding
+follows the token-level argmax path, which need not end in the mode of the answer distribution:
+``theory.greedy_decoding``). Difficulty splits (:func:`split_masks`, :func:`split_metrics`,
+:func:`splits_from_calibration`) report every number per split as well as overall.
+
 Public functions: :func:`checkpoint_metrics`, :func:`attribution`, :func:`answer_diagnostics`,
-:func:`negative_sc_checkpoints`, :func:`coverage`, :func:`cross_checkpoint_majority`, :func:`analyze`.
+:func:`negative_sc_checkpoints`, :func:`coverage`, :func:`cross_checkpoint_majority`, :func:`analyze`,
+:func:`split_metrics`, :func:`splits_from_calibration`, :func:`protocol_table`, :func:`analyze_temperatures`.
 """
 
 from __future__ import annotations
@@ -51,6 +62,7 @@ import warnings
 import numpy as np
 
 from common.bootstrap import bootstrap_mean, bootstrap_weights
+from real.logs.schema import temperature_label
 from real.logs.table import CountsTable
 from theory.coverage import cumulative_coverage, even_split, evenly_spaced, jaccard_matrix, nestedness, rotation, transitions
 from theory.passk import greedy_budget_allocation, pass_at_k, union_pass_at_k
@@ -766,7 +778,7 @@ def cross_checkpoint_majority(table: CountsTable, K: int, windows=(3, 5), *, maj
 # ----------------------------------------------------------------------------------------------------
 
 
-def analyze(table: CountsTable, *, ks=None, K: int | None = None, n_boot: int = 1000, seed: int = 0) -> dict:
+def analyze(table: CountsTable, *, ks=None, K: int | None = None, n_boot: int = 1000, seed: int = 0, splits: dict | None = None) -> dict:
     """Run every analysis on one table with one shared, seeded bootstrap.
 
     ks: k grid (default :func:`default_ks` of the largest budget). K: votes for SC gain / attribution /
@@ -777,6 +789,10 @@ def analyze(table: CountsTable, *, ks=None, K: int | None = None, n_boot: int = 
     (list of str), metrics (:func:`checkpoint_metrics`), attribution, negative_sc, cross_checkpoint_majority
     (vote analyses: dicts, or {"available": False, "reason"} for count-only tables), coverage
     (:func:`coverage`, or {"available": False, "reason"}), tables {name: tidy rows}, timings_s {name: seconds}}.
+
+    splits: optional {problem_id: split name} (difficulty splits, e.g. :func:`splits_from_calibration`): adds
+    ``splits`` (:func:`split_metrics`, paired with the overall numbers) and the tables ``split_metrics`` and
+    ``split_coverage``; without it the result is unchanged.
     """
     timings = {}
     t0 = time.perf_counter()
@@ -840,6 +856,354 @@ def analyze(table: CountsTable, *, ks=None, K: int | None = None, n_boot: int = 
         notes.append(f"coverage unavailable: {e}")
     timings["coverage"] = time.perf_counter() - t
     res["coverage"] = cov
+    if splits:
+        t = time.perf_counter()
+        sp = split_metrics(table, splits, K=K, ks=ks, metrics=metrics, coverage_K=cov.get("K") if cov.get("available") else None,
+                           weights=W, seed=seed)
+        res["splits"] = sp
+        tables.update(split_metrics=sp["rows"], split_coverage=sp["coverage_rows"])
+        notes.append(sp["note"])
+        timings["splits"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     res.update(tables=tables, notes=notes, timings_s=timings)
+    return res
+
+
+# ----------------------------------------------------------------------------------------------------
+# 6. difficulty splits
+# ----------------------------------------------------------------------------------------------------
+
+
+def split_masks(problem_ids, splits: dict | None) -> tuple[list[str], np.ndarray, dict]:
+    """Problem masks of the difficulty splits: names ["all", split names in first-appearance order of the
+    problems], mask bool [S, P] (row 0 all problems), and counts {unlabelled: problems of the table without a
+    split, unknown: split entries naming no problem of the table}. ``splits``: {problem_id: split name}
+    (ids compared as strings); None or {} gives only "all"."""
+    pids = [str(p) for p in problem_ids]
+    if not splits:
+        return ["all"], np.ones((1, len(pids)), bool), {"unlabelled": 0, "unknown": 0}
+    if not isinstance(splits, dict):
+        raise ValueError(f"splits: expected a dict problem_id -> split name, got {type(splits).__name__}")
+    lab = {str(k): v for k, v in splits.items()}
+    for k, v in lab.items():
+        if not isinstance(v, str) or not v.strip():
+            raise ValueError(f"splits: the split of problem {k!r} must be a non-empty string, got {v!r}")
+        if v == "all":
+            raise ValueError(f"splits: 'all' is reserved for every problem (problem {k!r})")
+    per = np.array([lab.get(p, "") for p in pids], dtype=object)
+    names = list(dict.fromkeys(x for x in per.tolist() if x))
+    mask = np.vstack([np.ones(len(pids), bool)] + [per == n for n in names])
+    known = set(pids)
+    return ["all"] + names, mask, {"unlabelled": int((per == "").sum()), "unknown": int(sum(k not in known for k in lab))}
+
+
+def splits_from_calibration(table: CountsTable, *, checkpoint=None, threshold: float = 0.5) -> dict:
+    """Difficulty splits from an INDEPENDENT calibration sample: {problem_id: "easy" | "hard"}, easy when the
+    calibration checkpoint's measured pass rate c/n ≥ ``threshold`` (default ½), hard below; problems without
+    calibration samples get no split.
+
+    ``table``: the calibration records' table (e.g. the base checkpoint sampled with another seed than the
+    evaluation); ``checkpoint``: its label (default the table's first checkpoint).
+
+    Why independent: a split chosen on the same samples that are then evaluated selects on their noise.
+    Problems labelled hard on a low measured pass rate are, on average, problems whose samples were unlucky,
+    so their pass@1 (and everything built on those samples: SC gain, pass@k) is biased low within "hard" and
+    high within "easy" (regression to the mean: the same samples decide membership and the estimate). With a
+    fresh calibration sample the split depends only on the problems' true pass rates and the calibration
+    noise, which is independent of the evaluation samples, so each split's estimates are unbiased for that
+    (noisily defined) split. The bias is largest for few calibration samples and pass rates near the threshold.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
+        raise ValueError(f"threshold: must lie in (0, 1), got {threshold!r}")
+    check = float(threshold)
+    labels = _labels(table.checkpoints)
+    if checkpoint is None:
+        c = 0
+    elif str(checkpoint) in labels:
+        c = labels.index(str(checkpoint))
+    else:
+        raise ValueError(f"checkpoint: {checkpoint!r} is not in the calibration table (checkpoints: {labels[:10]})")
+    n, k = table.n_samples[c], table.n_correct[c]
+    ok = n > 0
+    rate = np.where(ok, k / np.maximum(n, 1), np.nan)
+    return {str(p): ("easy" if r >= check else "hard") for p, r, o in zip(table.problem_ids, rate.tolist(), ok.tolist()) if o}
+
+
+def split_metrics(table: CountsTable, splits: dict, *, K: int, ks=None, metrics: dict | None = None, coverage_K: int | None = None,
+                  n_boot: int = 1000, seed: int = 0, weights=None) -> dict:
+    """pass@k, maj@K, SC gain@K (maj@K − pass@1, same temperature) and coverage per difficulty split.
+
+    The per-problem values are those of :func:`checkpoint_metrics` (``metrics``, computed when None) and the
+    bootstrap is the shared one (``weights`` [B, P], paired with the overall numbers): a split's value in a
+    resample is the weighted mean over that resample's problems of the split. Coverage per split:
+    :func:`coverage` on the split's problems (the same resample rows, restricted to them) at a total budget
+    ``coverage_K`` (default K): the union of checkpoints vs the best single checkpoint, with the excess's
+    paired 95% interval. Splits: :func:`split_masks` ("all" = every problem).
+
+    Returns {names, counts, metrics {split: {pass_at_k, maj_at_k, sc_gain: {estimate, low, high} [C, nk]
+    (maj/SC only at K, [C, 1])}}, coverage {split: coverage summary or {"available": False, "reason"}},
+    rows (split, checkpoint, step, metric, k, estimate, low, high, n_problems), coverage_rows, note}.
+    """
+    K = _check_k(K, "K")
+    ks = resolve_ks(table, ks)
+    if K not in ks:
+        ks = sorted(set(ks) | {K})
+    P = len(table.problem_ids)
+    W = bootstrap_weights(P, n_boot, seed) if weights is None else weights
+    if metrics is None or K not in metrics["ks"] or list(metrics["ks"]) != list(ks):
+        metrics = checkpoint_metrics(table, ks, weights=W)
+    ks = list(metrics["ks"])
+    names, mask, counts = split_masks(table.problem_ids, splits)
+    j = ks.index(K)
+    pp = metrics["per_problem"]
+    quantities = {"pass_at_k": pp["pass_at_k"]}  # [C, P, nk]
+    if "maj_at_k" in pp:
+        quantities.update(maj_at_k=pp["maj_at_k"][..., j:j + 1], sc_gain=pp["sc_gain"][..., j:j + 1])
+    ck, st = _labels(table.checkpoints), table.steps
+    res, rows = {}, []
+    for name, m in zip(names, mask):
+        res[name] = {}
+        for q, v in quantities.items():
+            vm = np.where(m[None, :, None], v, np.nan)
+            b = bootstrap_mean(np.moveaxis(vm, 1, -1), W)
+            npr = np.isfinite(vm).sum(axis=1)
+            res[name][q] = {**{key: b[key] for key in ("estimate", "low", "high")}, "n_problems": npr}
+            q_ks = ks if q == "pass_at_k" else [K]
+            for c in range(len(ck)):
+                for jj, k in enumerate(q_ks):
+                    rows.append({"split": name, "checkpoint": ck[c], "step": float(st[c]), "metric": q, "k": int(k),
+                                 "estimate": float(b["estimate"][c, jj]), "low": float(b["low"][c, jj]),
+                                 "high": float(b["high"][c, jj]), "n_problems": int(npr[c, jj])})
+    cov, cov_rows = {}, []
+    for name, m in zip(names, mask):
+        idx = np.flatnonzero(m)
+        try:
+            sub = table.select(problems=idx)
+            ev_all = (sub.n_samples > 0).all(axis=0)
+            n_common = int(sub.n_samples[:, ev_all].min()) if ev_all.any() else 0
+            if not n_common:
+                raise ValueError("no problem of this split is evaluated at every checkpoint")
+            KK = min(coverage_K or K, n_common)
+            cv = coverage(sub, K=KK, ks=[k for k in ks if k <= n_common], weights=W[:, idx], seed=seed)
+        except ValueError as e:
+            cov[name] = {"available": False, "reason": str(e)}
+            continue
+        cov[name] = {"available": True, "k": cv["k"], "K": cv["K"], "n_problems": cv["n_problems"], "best_single": cv["best_single"],
+                     "unions": cv["unions"], "cumulative_binary": cv["cumulative_binary"][-1], "rotation": cv["rotation"]}
+        for u in cv["unions"]:
+            cov_rows.append({"split": name, "n_problems": cv["n_problems"], "kind": u["kind"], "n_checkpoints": u["n_checkpoints"],
+                             "checkpoints": " ".join(u["checkpoints"]), "K": u["K"], "pass_at_K": u["pass_at_K"],
+                             "best_single": u["best_single"], "best_checkpoint": cv["best_single"]["checkpoint"],
+                             "excess": u["excess"], "excess_low": u["excess_low"], "excess_high": u["excess_high"]})
+    note = (f"splits: {', '.join(f'{n} ({int(m.sum())} problems)' for n, m in zip(names, mask))}"
+            + (f"; {counts['unlabelled']} problem(s) without a split (in 'all' only)" if counts["unlabelled"] else "")
+            + (f"; {counts['unknown']} split entr(y/ies) name no problem of the logs" if counts["unknown"] else "")
+            + "; the bootstrap resamples all problems (shared with the overall numbers), a split's value is the mean over "
+              "its resampled problems")
+    return {"names": names, "counts": counts, "n_per_split": [int(m.sum()) for m in mask], "K": K, "ks": ks, "metrics": res,
+            "coverage": cov, "rows": rows, "coverage_rows": cov_rows, "note": note}
+
+
+# ----------------------------------------------------------------------------------------------------
+# 7. evaluation protocol: greedy vs sampled temperatures, SC gain under both definitions
+# ----------------------------------------------------------------------------------------------------
+
+PROTOCOL_QUANTITIES = ("greedy", "pass_at_1", "pass_at_K", "maj_at_K", "sc_gain_same", "sc_gain_mixed", "h0_share")
+
+
+def _align(table: CountsTable, values: np.ndarray, ck_index: dict, p_index: dict, shape: tuple) -> np.ndarray:
+    """Per-cell values [C_t, P_t, ...] of ``table`` placed on the universe axes (NaN where the table has no cell)."""
+    out = np.full(shape + values.shape[2:], np.nan)
+    r = np.array([ck_index[str(c)] for c in table.checkpoints], np.int64)
+    c = np.array([p_index[str(p)] for p in table.problem_ids], np.int64)
+    out[np.ix_(r, c)] = values
+    return out
+
+
+def protocol_table(tables: dict, *, K: int | None = None, ks=None, splits: dict | None = None, n_boot: int = 1000, seed: int = 0,
+                   weights=None) -> dict:
+    """The users' evaluation protocol beside ours: per checkpoint and sampled temperature T, greedy accuracy,
+    pass@1(T), pass@k(T), maj@K(T) and the self-consistency gain under two definitions, with paired 95%
+    bootstrap intervals over problems (``common.bootstrap``: one set of resamples for every quantity,
+    temperature, checkpoint and split).
+
+    tables: {T: CountsTable} as ``real.logs.importers.load_counts_by_temperature`` returns; T = 0.0 (greedy
+    decoding, usually one sample per problem; with several, its accuracy is their mean) is required, and every
+    T > 0 is a sampled temperature (a table without a recorded temperature, key None, is left out). Cells
+    are matched by checkpoint label and problem id.
+
+    Per problem p (pass@1 = c/n; maj@K the exact unbiased estimator, :func:`maj_at_k_rows`; g = greedy
+    accuracy):
+      same-T SC gain    = maj@K(T) − pass@1(T)                 (Wang et al. 2023's gain, our definition)
+      mixed SC gain     = maj@K(T) − g                         (what many users report)
+      H0 share          = pass@1(T) − g  = mixed − same        (exactly, per problem and per resample)
+    so the interval of the difference of the two definitions is the H0 share's. Every quantity of a
+    (checkpoint, T) uses the same problems: those with n ≥ K samples at T and a greedy sample. A checkpoint
+    is "negative" under a definition when the whole 95% interval lies below 0. Also per (checkpoint, T): the
+    fraction of problems where greedy is wrong but the plurality answer at T is correct, and the reverse
+    (plurality = strict top parsed answer of the T samples; greedy correct = g > ½), the two ways greedy and
+    the mode of the answer distribution part (``theory.greedy_decoding``).
+
+    K default: the smallest budget of any evaluated cell at a sampled temperature; ks (pass@k grid, default
+    powers of 2 up to K, and K). splits: optional {problem_id: split name} (:func:`split_masks`): every
+    number also per split.
+
+    Returns {temperatures (sampled), K, ks, checkpoints, steps, splits (names), n_per_split, values
+    {quantity: {estimate, low, high} [S, T, C]}, n_problems [S, T, C], rows (one per split × T × checkpoint:
+    estimates and intervals of :data:`PROTOCOL_QUANTITIES`, negative flags, greedy/mode disagreement),
+    passk_rows (split, T, checkpoint, k, estimate, low, high), summary_rows (per split × T: checkpoints,
+    how many negative under each definition, by point estimate and by interval), notes}.
+    """
+    if not isinstance(tables, dict) or 0.0 not in tables:
+        raise ValueError("tables: no greedy (T = 0) records; the mixed SC-gain definition needs greedy accuracy "
+                         "(evaluate with --temperatures 0,...)")
+    sampled = sorted(t for t in tables if t is not None and t > 0)
+    if not sampled:
+        raise ValueError("tables: no sampled temperature (T > 0) beside greedy; nothing to compare")
+    G = tables[0.0]
+    for t in sampled:
+        _require_answers(tables[t], f"protocol_table (T = {t:g})")
+    n_min = min(int(_evaluated_budgets(tables[t]).min()) for t in sampled)
+    K = n_min if K is None else _check_k(K, "K")
+    ks = sorted({_check_k(k, "ks") for k in (default_ks(K) if ks is None else ks) if k <= K} | {K})
+    notes = []
+    if K > n_min:
+        notes.append(f"K = {K} exceeds the smallest sampled budget ({n_min}): cells with n < {K} are left out")
+    pids = list(dict.fromkeys(str(p) for tb in [G] + [tables[t] for t in sampled] for p in tb.problem_ids))
+    cks, steps = [], {}
+    for t in sampled:
+        for c, s in zip(_labels(tables[t].checkpoints), tables[t].steps.tolist()):
+            if c not in steps:
+                cks.append(c)
+                steps[c] = s
+    st = np.array([steps[c] for c in cks], float)
+    if np.all(np.isfinite(st)):
+        order = np.argsort(st, kind="stable")
+        cks, st = [cks[i] for i in order], st[order]
+    ck_index = {c: i for i, c in enumerate(cks)}
+    p_index = {p: i for i, p in enumerate(pids)}
+    C, P = len(cks), len(pids)
+    missing_g = [c for c in cks if c not in set(_labels(G.checkpoints))]
+    if missing_g:
+        notes.append(f"no greedy records for checkpoint(s) {', '.join(missing_g[:10])}: their mixed SC gain and H0 share are n/a")
+    gk = {**ck_index, **{c: C + i for i, c in enumerate(c for c in _labels(G.checkpoints) if c not in ck_index)}}
+    g = _align(G, pass1(G), gk, p_index, (len(gk), P))[:C]
+    if (G.n_samples > 1).any():
+        n_var = int(((G.n_correct > 0) & (G.n_correct < G.n_samples)).sum())
+        notes.append("greedy cells with more than one sample: greedy accuracy is their mean"
+                     + (f"; {n_var} cell(s) disagree on correctness (greedy decoding was not deterministic)" if n_var else ""))
+    g_right = g > 0.5
+    names, mask, counts = split_masks(pids, splits)
+    T = len(sampled)
+    Q = len(PROTOCOL_QUANTITIES)
+    V = np.full((T, C, Q, P), np.nan)
+    PK = np.full((T, C, len(ks), P), np.nan)
+    parted = np.full((T, C, 2, P), np.nan)  # greedy wrong & mode right, greedy right & mode wrong
+    for i, t in enumerate(sampled):
+        tb = tables[t]
+        shape = (C, P)
+        p1 = _align(tb, pass1(tb), ck_index, p_index, shape)
+        maj = _align(tb, per_problem_maj_at_k(tb, K), ck_index, p_index, shape)
+        pk = _align(tb, np.stack([per_problem_pass_at_k(tb, k) for k in ks], -1), ck_index, p_index, shape)
+        lead = _align(tb, answer_diagnostics(tb)["leader"].astype(float), ck_index, p_index, shape)
+        valid = np.isfinite(maj) & np.isfinite(g)
+        q = np.stack([g, p1, pk[..., ks.index(K)], maj, maj - p1, maj - g, p1 - g], axis=1)  # [C, Q, P]
+        V[i] = np.where(valid[:, None, :], q, np.nan)
+        PK[i] = np.where(valid[:, None, :], np.moveaxis(pk, -1, 1), np.nan)
+        parted[i] = np.where(valid[:, None, :], np.stack([~g_right & (lead == 1), g_right & (lead == -1)], 1), np.nan)
+    W = bootstrap_weights(P, n_boot, seed) if weights is None else weights
+    if W.shape[1] != P:
+        raise ValueError(f"weights: expected [n_boot, {P}] (the problems of all tables), got {W.shape}")
+    M = mask[:, None, None, None, :]  # [S, 1, 1, 1, P]
+    b = bootstrap_mean(np.where(M, V[None], np.nan), W)  # [S, T, C, Q]
+    bk = bootstrap_mean(np.where(M, PK[None], np.nan), W)  # [S, T, C, nk]
+    npr = np.isfinite(np.where(mask[:, None, None, :], V[None, :, :, 0, :], np.nan)).sum(-1)  # [S, T, C]
+    part = _nanmean_rows(np.where(M, parted[None], np.nan))  # [S, T, C, 2]
+    values = {q: {key: b[key][..., j] for key in ("estimate", "low", "high")} for j, q in enumerate(PROTOCOL_QUANTITIES)}
+    rows, passk_rows, summary = [], [], []
+    for s, name in enumerate(names):
+        for i, t in enumerate(sampled):
+            for c in range(C):
+                r = {"split": name, "checkpoint": cks[c], "step": float(st[c]), "temperature": float(t), "K": K,
+                     "n_problems": int(npr[s, i, c])}
+                for j, q in enumerate(PROTOCOL_QUANTITIES):
+                    r[q] = float(b["estimate"][s, i, c, j])
+                    r[f"{q}_low"] = float(b["low"][s, i, c, j])
+                    r[f"{q}_high"] = float(b["high"][s, i, c, j])
+                r["negative_same"] = bool(r["sc_gain_same_high"] < 0)
+                r["negative_mixed"] = bool(r["sc_gain_mixed_high"] < 0)
+                r["greedy_wrong_mode_right"] = float(part[s, i, c, 0])
+                r["greedy_right_mode_wrong"] = float(part[s, i, c, 1])
+                rows.append(r)
+                for j, k in enumerate(ks):
+                    passk_rows.append({"split": name, "checkpoint": cks[c], "step": float(st[c]), "temperature": float(t), "k": int(k),
+                                       "estimate": float(bk["estimate"][s, i, c, j]), "low": float(bk["low"][s, i, c, j]),
+                                       "high": float(bk["high"][s, i, c, j])})
+            mine = [r for r in rows[-C:] if r["n_problems"] > 0]
+            summary.append({"split": name, "temperature": float(t), "K": K, "n_checkpoints": len(mine),
+                            "negative_same_point": sum(r["sc_gain_same"] < 0 for r in mine),
+                            "negative_mixed_point": sum(r["sc_gain_mixed"] < 0 for r in mine),
+                            "negative_same_ci": sum(r["negative_same"] for r in mine),
+                            "negative_mixed_ci": sum(r["negative_mixed"] for r in mine),
+                            "negative_mixed_only_ci": sum(r["negative_mixed"] and not r["negative_same"] for r in mine),
+                            "mean_h0_share": float(np.mean([r["h0_share"] for r in mine])) if mine else float("nan"),
+                            "mean_sc_gain_same": float(np.mean([r["sc_gain_same"] for r in mine])) if mine else float("nan"),
+                            "mean_sc_gain_mixed": float(np.mean([r["sc_gain_mixed"] for r in mine])) if mine else float("nan")})
+    if splits:
+        notes.append(f"splits: {', '.join(f'{n} ({int(m.sum())} problems)' for n, m in zip(names, mask))}"
+                     + (f"; {counts['unlabelled']} problem(s) without a split" if counts["unlabelled"] else ""))
+    return {"temperatures": [float(t) for t in sampled], "K": K, "ks": ks, "checkpoints": cks, "steps": st.tolist(),
+            "splits": names, "n_per_split": [int(m.sum()) for m in mask], "values": values, "n_problems": npr,
+            "rows": rows, "passk_rows": passk_rows, "summary_rows": summary, "notes": notes,
+            "definitions": {"sc_gain_same": "maj@K(T) - pass@1(T)", "sc_gain_mixed": "maj@K(T) - greedy accuracy",
+                            "h0_share": "pass@1(T) - greedy accuracy = mixed - same"}}
+
+
+def primary_temperature(temperatures) -> float | None:
+    """The temperature whose records get the full analysis when records hold several: the largest sampled
+    temperature (T > 0); else the table without a recorded temperature (None); else greedy (0)."""
+    ts = list(temperatures)
+    pos = [t for t in ts if t is not None and t > 0]
+    if pos:
+        return max(pos)
+    return None if None in ts else 0.0
+
+
+def analyze_temperatures(tables: dict, *, primary=None, ks=None, K: int | None = None, splits: dict | None = None, n_boot: int = 1000,
+                         seed: int = 0) -> dict:
+    """:func:`analyze` of records of one or several sampling temperatures ({T: table}, as
+    ``real.logs.importers.load_counts_by_temperature`` returns): every analysis on the ``primary``
+    temperature's table (default :func:`primary_temperature`), plus, when greedy (T = 0) and a sampled
+    temperature are present, the protocol comparison :func:`protocol_table` (same K where the budgets allow,
+    same seed) under ``protocol``; ``temperature`` (the primary) and ``temperatures`` (all) are added. One
+    table without temperatures gives exactly :func:`analyze`'s result."""
+    keys = list(tables)
+    if not keys:
+        raise ValueError("tables: empty")
+    if len(keys) == 1:
+        res = analyze(tables[keys[0]], ks=ks, K=K, n_boot=n_boot, seed=seed, splits=splits)
+        if keys[0] is not None:
+            res.update(temperature=keys[0], temperatures=keys)
+        return res
+    if primary is None:
+        primary = primary_temperature(keys)
+    elif primary not in tables:
+        raise ValueError(f"primary: no records at temperature {primary!r} (have {', '.join(map(str, keys))})")
+    res = analyze(tables[primary], ks=ks, K=K, n_boot=n_boot, seed=seed, splits=splits)
+    res["notes"].insert(0, f"records at {len(keys)} temperatures ({', '.join(temperature_label(t) for t in keys)}); every analysis "
+                           f"except the protocol comparison is at the primary {temperature_label(primary)}")
+    res.update(temperature=primary, temperatures=keys)
+    sampled = [t for t in keys if t is not None and t > 0]
+    if 0.0 in tables and sampled:
+        n_min = min(int(_evaluated_budgets(tables[t]).min()) for t in sampled)
+        pK = min(res["K"], n_min)
+        t0 = time.perf_counter()
+        prot = protocol_table(tables, K=pK, splits=splits, n_boot=n_boot, seed=seed)
+        res["timings_s"]["protocol"] = time.perf_counter() - t0
+        prot["available"] = True
+        res["protocol"] = prot
+        res["tables"].update(protocol=prot["rows"], protocol_summary=prot["summary_rows"], protocol_passk=prot["passk_rows"])
+        res["notes"] += [n for n in prot["notes"] if not n.startswith("splits:")]  # split_metrics' note says it
+    else:
+        res["protocol"] = {"available": False, "reason": "needs greedy (T = 0) records and at least one sampled temperature"}
     return res

@@ -21,12 +21,19 @@ mapping ``{our_field: their_field}`` any format takes, e.g. ``{"problem_id": "qi
 Levels: records, generic, lm-eval and verl are sample-level and mix freely in one import; their records
 go through ``real.logs.schema.batches_to_counts`` (duplicates, inconsistent gold, inconsistent correctness:
 see that module's docstring). counts and binary are cell-level and each stands alone.
+
+Temperatures: sample records may carry ``temperature`` (``real.logs.schema``). :func:`load_counts` builds one
+table and refuses records of several temperatures; :func:`load_counts_by_temperature` builds one table per
+temperature (the same rules applied within each temperature: a sample index may repeat across temperatures,
+as ``real evaluate --temperatures`` writes it), with one import report for all.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+
+import numpy as np
 
 from real.logs.formats.answer_counts import load_answer_counts
 from real.logs.formats.binary_counts import load_binary_counts
@@ -35,10 +42,10 @@ from real.logs.formats.lm_eval_harness import LmEvalImport
 from real.logs.formats.mapped import check_mapping, our_names
 from real.logs.formats.records import read_records
 from real.logs.formats.verl import VerlImport
-from real.logs.schema import REQUIRED, ImportReport, NoRecordsError, batches_to_counts
+from real.logs.schema import REQUIRED, ImportReport, NoRecordsError, batches_to_counts, distinct_temperatures, temperature_label
 from real.logs.table import CountsTable
 
-__all__ = ["ALIASES", "FORMATS", "LEVELS", "detect_format", "load_counts"]
+__all__ = ["ALIASES", "FORMATS", "LEVELS", "detect_format", "load_counts", "load_counts_by_temperature", "load_splits"]
 
 FORMATS = ("auto", "records", "generic", "counts", "binary", "lm-eval", "verl")
 ALIASES = {"answer_counts": "counts", "lm_eval": "lm-eval", "lmeval": "lm-eval", "correctness": "binary"}
@@ -101,9 +108,32 @@ def load_counts(paths, *, format: str = "auto", mapping: dict | None = None, che
       verl_threshold: a verl sample is correct when score > verl_threshold.
       fast: False forces line-by-line validation of JSONL sample records (same result, slower; for checks).
     Returns (table, report); ``report.rows_read == report.rows_accepted + report.n_rejected``.
-    Raises ValueError (bad arguments, unknown format, all files empty, a file of the wrong level),
-    FileNotFoundError, and NoRecordsError (a ValueError carrying ``.report``) when no row is accepted.
+    Raises ValueError (bad arguments, unknown format, all files empty, a file of the wrong level, records of
+    several temperatures: see :func:`load_counts_by_temperature`), FileNotFoundError, and NoRecordsError (a
+    ValueError carrying ``.report``) when no row is accepted.
     """
+    tables, report = _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast, False)
+    return tables[None], report
+
+
+def load_counts_by_temperature(paths, *, format: str = "auto", mapping: dict | None = None, checkpoint=None, equivalence=None,
+                               lm_eval_filter: str | None = None, verl_threshold: float = 0.0,
+                               fast: bool = True) -> tuple[dict, ImportReport]:
+    """As :func:`load_counts`, but one CountsTable per sampling temperature: returns ``({T: table}, report)``
+    with T a float (0 = greedy decoding) or None for records without a ``temperature`` field (and for the
+    count-level formats, which carry none), keys sorted (None last).
+
+    The sample records are read once; each temperature's rows then go through the rules of
+    ``real.logs.schema.batches_to_counts`` on their own (duplicates, gold and correctness consistency are
+    checked within a temperature, so a ``(checkpoint, problem_id, sample_index)`` may repeat across
+    temperatures). A temperature whose rows are all rejected has no table (a note says so). The report
+    covers every temperature: ``rows_read == rows_accepted + n_rejected``.
+    """
+    return _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast, True)
+
+
+def _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast,
+            by_temperature: bool) -> tuple[dict, ImportReport]:
     fmt = ALIASES.get(format, format)
     if fmt not in FORMATS:
         raise ValueError(f"format: must be one of {', '.join(FORMATS)}, got {format!r}")
@@ -128,11 +158,12 @@ def load_counts(paths, *, format: str = "auto", mapping: dict | None = None, che
     level = levels.pop()
     try:
         if level == "counts":
-            table = load_answer_counts(kinds, report, mapping, checkpoint, equivalence)
+            tables = {None: load_answer_counts(kinds, report, mapping, checkpoint, equivalence)}
         elif level == "binary":
-            table = load_binary_counts(kinds, report, mapping, checkpoint)
+            tables = {None: load_binary_counts(kinds, report, mapping, checkpoint)}
         else:
-            table = _load_samples(kinds, report, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast)
+            tables = _load_samples(kinds, report, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast,
+                                   by_temperature)
     except NoRecordsError as e:
         report.sort()
         raise NoRecordsError(f"no valid rows in {', '.join(map(str, kinds))}: {report.rows_read} read, all rejected "
@@ -142,13 +173,14 @@ def load_counts(paths, *, format: str = "auto", mapping: dict | None = None, che
     if report.rows_read != report.rows_accepted + report.n_rejected:  # pragma: no cover - an accounting bug
         raise RuntimeError(f"import report does not add up: {report.rows_read} read != {report.rows_accepted} accepted "
                            f"+ {report.n_rejected} rejected")
-    return table, report
+    return tables, report
 
 
 def _load_samples(kinds: dict, report: ImportReport, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold,
-                  fast) -> CountsTable:
-    """Sample-level files (``kinds``: file -> format, in order) -> one table: each file becomes a batch of
-    sample records, in file order, and the batches are grouped together (so duplicates across files count)."""
+                  fast, by_temperature: bool = False) -> dict:
+    """Sample-level files (``kinds``: file -> format, in order) -> {None: one table} (or, ``by_temperature``,
+    {T: table}): each file becomes a batch of sample records, in file order, and the batches are grouped
+    together (so duplicates across files count)."""
     batches = []
     own_eq = None
 
@@ -181,7 +213,93 @@ def _load_samples(kinds: dict, report: ImportReport, mapping, checkpoint, equiva
             else:  # pragma: no cover - levels are checked by the caller
                 raise ValueError(f"{f}: format {kind!r} is not sample-level")
         report.notes += lm_eval.notes() + verl.notes()
-        return batches_to_counts(batches, report, core_eq)
+        if not by_temperature:
+            return {None: batches_to_counts(batches, report, core_eq)}
+        return _tables_by_temperature(batches, report, core_eq)
     finally:
         if own_eq is not None:
             own_eq.close()
+
+
+def _tables_by_temperature(batches: list, report: ImportReport, equivalence) -> dict:
+    """{T: table} from type-valid batches, each temperature's rows (file order kept) grouped on their own."""
+    temps = distinct_temperatures(np.concatenate([b.temperatures() for b in batches])) if batches else []
+    out = {}
+    for t in temps:
+        parts = []
+        for b in batches:
+            bt = b.temperatures()
+            parts.append(b.take(np.flatnonzero(np.isnan(bt) if t is None else bt == t)))
+        try:
+            out[t] = batches_to_counts(parts, report, equivalence)
+        except NoRecordsError:
+            report.notes.append(f"{temperature_label(t)}: every record was rejected; no table for this temperature")
+    if not out:
+        raise NoRecordsError("records: no valid sample records (see the import report for rejected rows)", report)
+    return out
+
+
+def load_splits(path) -> dict:
+    """A difficulty-split file -> {problem_id (str): split name (str)}, by extension:
+
+    * ``.json``: one object ``{"problem_id": "split name", ...}``;
+    * ``.csv``: a header with ``problem_id`` and ``split`` columns (others ignored), one problem per record;
+    * anything else: JSON lines, one object per line with ``problem_id`` and ``split`` (other fields ignored,
+      so a problems file whose lines carry a ``split`` field serves as is).
+    Errors (ValueError) name the file, the line and the field: a missing or blank field, a problem id that is not
+    a string or integer, a problem listed twice with different splits.
+    """
+    import csv
+    import json
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such splits file")
+    out, where = {}, {}
+
+    def add(pid, split, line):
+        if pid is None or isinstance(pid, bool) or not isinstance(pid, (str, int)) or (isinstance(pid, str) and not pid.strip()):
+            raise ValueError(f"{path}:{line}: field 'problem_id' must be a non-empty string or integer, got {pid!r}")
+        if not isinstance(split, str) or not split.strip():
+            raise ValueError(f"{path}:{line}: field 'split' must be a non-empty string, got {split!r}")
+        pid = str(pid)
+        if pid in out and out[pid] != split:
+            raise ValueError(f"{path}:{line}: problem_id {pid!r} has split {split!r} here but {out[pid]!r} at line {where[pid]}")
+        out[pid], where[pid] = split, line
+
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from None
+        if not isinstance(doc, dict):
+            raise ValueError(f"{path}: expected one JSON object problem_id -> split name, got {type(doc).__name__}")
+        for pid, split in doc.items():
+            add(pid, split, 1)
+    elif suffix == ".csv":
+        with open(path, encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            missing = [k for k in ("problem_id", "split") if k not in (reader.fieldnames or [])]
+            if missing:
+                raise ValueError(f"{path}:1: the header lacks field(s) {', '.join(missing)} (has {reader.fieldnames})")
+            for line, row in enumerate(reader, start=2):
+                add(row["problem_id"], row["split"], line)
+    else:
+        with open(path, encoding="utf-8") as f:
+            for line, text in enumerate(f, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    obj = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{path}:{line}: not JSON ({exc.msg})") from None
+                if not isinstance(obj, dict):
+                    raise ValueError(f"{path}:{line}: expected an object, got {type(obj).__name__}")
+                for k in ("problem_id", "split"):
+                    if k not in obj:
+                        raise ValueError(f"{path}:{line}: field {k!r} is missing")
+                add(obj["problem_id"], obj["split"], line)
+    if not out:
+        raise ValueError(f"{path}: no splits")
+    return out

@@ -17,6 +17,12 @@
   checkpoints with diagnostics, coverage, cross-checkpoint majority, the import report's rejected-row
   counts when given, figures embedded by relative path.
 
+When the results hold them (``real.logs.analysis.analyze_temperatures`` / ``analyze(splits=...)``), also:
+the evaluation-protocol section (greedy accuracy, pass@1(T), pass@K(T), maj@K(T), SC gain same-T and
+mixed, the H0 share, negative counts under each definition; tables ``protocol``, ``protocol_summary``,
+``protocol_passk``; ``protocol.json``; figure ``protocol.png``) and the difficulty-split section (tables
+``split_metrics``, ``split_coverage``; ``splits.json``). Without them every output is as before.
+
 Probabilities are printed as fractions in [0, 1], entropies in nats.
 """
 
@@ -486,6 +492,103 @@ def _token_columns(summary_rows: list[dict], token_positions: list[dict]) -> Non
         r["branching_factor"] = sum(t["branching_factor"] * t["tokens"] for t in mine) / n if n else float("nan")
 
 
+def protocol_figure(prot: dict, path: Path) -> str:
+    """SC gain under both definitions and the H0 share per checkpoint, one panel per sampled temperature (split
+    "all"), 95% bootstrap bands; returns the caption."""
+    plt = pyplot()
+    temps = prot["temperatures"]
+    fig, axes = plt.subplots(1, len(temps), figsize=(5.2 * len(temps), 3.8), squeeze=False, sharey=True)
+    steps = np.asarray(prot["steps"], float)
+    x = steps if np.all(np.isfinite(steps)) and len(np.unique(steps)) == len(steps) else np.arange(len(steps), dtype=float)
+    v = prot["values"]
+    K = prot["K"]
+    for i, (ax, t) in enumerate(zip(axes[0], temps)):
+        for q, lab, col in (("sc_gain_same", f"same T: maj@{K}(T) - pass@1(T)", "tab:green"),
+                            ("sc_gain_mixed", f"mixed: maj@{K}(T) - greedy", "tab:red"),
+                            ("h0_share", "H0 share: pass@1(T) - greedy", "tab:gray")):
+            ax.plot(x, v[q]["estimate"][0, i], "o-" if q != "h0_share" else "s--", color=col, ms=3, lw=1.3, label=lab)
+            ax.fill_between(x, v[q]["low"][0, i], v[q]["high"][0, i], color=col, alpha=0.15)
+        ax.axhline(0, color="k", lw=0.7)
+        ax.set_title(f"T = {t:g} vs greedy (T = 0)", fontsize=9)
+        ax.set_xlabel("training step" if x is steps else "checkpoint (index)")
+    axes[0, 0].set_ylabel("accuracy difference")
+    axes[0, 0].legend(fontsize=7, loc="best")
+    save_figure(fig, path)
+    plt.close(fig)
+    return (f"SC gain per checkpoint under both definitions: same temperature (maj@{K}(T) - pass@1(T)) and mixed "
+            f"(maj@{K}(T) - greedy accuracy); their difference is the H0 share pass@1(T) - greedy (dashed). 95% paired "
+            "bootstrap bands over problems.")
+
+
+def _protocol_section(doc: _Doc, prot: dict) -> None:
+    K = prot["K"]
+    doc.h("Evaluation protocol: SC gain at one temperature vs against greedy")
+    doc.p(f"Self-consistency gain under two definitions, at each sampled temperature T and K = {K} votes: same-T "
+          f"maj@{K}(T) - pass@1(T), and mixed maj@{K}(T) - greedy accuracy (T = 0), as many users compute it. Their "
+          "difference is exactly the H0 share pass@1(T) - greedy (per problem and per bootstrap resample, so its interval "
+          "is the interval of the difference). A checkpoint counts as negative when the whole 95% interval lies below 0. "
+          "Every quantity of a (checkpoint, T) uses the same problems (n >= K at T and a greedy sample).")
+    doc.bullets(prot.get("notes", []))
+    doc.table(["split", "T", "checkpoints", "negative same-T (CI < 0)", "negative mixed (CI < 0)", "negative mixed only",
+               "estimate < 0: same / mixed", "mean H0 share", "mean SC same / mixed"],
+              [[r["split"], r["temperature"], r["n_checkpoints"], r["negative_same_ci"], r["negative_mixed_ci"], r["negative_mixed_only_ci"],
+                f"{r['negative_same_point']} / {r['negative_mixed_point']}", r["mean_h0_share"],
+                f"{_fmt(r['mean_sc_gain_same'])} / {_fmt(r['mean_sc_gain_mixed'])}"] for r in prot["summary_rows"]])
+    rows = [r for r in prot["rows"] if r["split"] == "all"]
+    if len(rows) > 2 * MAX_ROWS_SHOWN:
+        doc.p(f"Showing the first {2 * MAX_ROWS_SHOWN} of {len(rows)} rows; all are in protocol.csv.")
+        rows = rows[:2 * MAX_ROWS_SHOWN]
+    doc.table(["checkpoint", "T", "greedy [95% CI]", "pass@1(T) [95% CI]", f"pass@{K}(T)", f"maj@{K}(T) [95% CI]",
+               "SC same-T [95% CI]", "SC mixed [95% CI]", "H0 share [95% CI]", "greedy wrong, mode right", "greedy right, mode wrong"],
+              [[r["checkpoint"], r["temperature"], _ci(r["greedy"], r["greedy_low"], r["greedy_high"]),
+                _ci(r["pass_at_1"], r["pass_at_1_low"], r["pass_at_1_high"]), r["pass_at_K"],
+                _ci(r["maj_at_K"], r["maj_at_K_low"], r["maj_at_K_high"]),
+                _ci(r["sc_gain_same"], r["sc_gain_same_low"], r["sc_gain_same_high"]) + (" NEG" if r["negative_same"] else ""),
+                _ci(r["sc_gain_mixed"], r["sc_gain_mixed_low"], r["sc_gain_mixed_high"]) + (" NEG" if r["negative_mixed"] else ""),
+                _ci(r["h0_share"], r["h0_share_low"], r["h0_share_high"]), r["greedy_wrong_mode_right"], r["greedy_right_mode_wrong"]]
+               for r in rows])
+    doc.p("Per split and the full pass@k(T) curves: protocol.csv, protocol_passk.csv; mode = the strict plurality answer of "
+          "the samples at T.")
+
+
+def _splits_section(doc: _Doc, sp: dict, results: dict) -> None:
+    K = sp["K"]
+    doc.h("Difficulty splits")
+    doc.p(sp["note"] + ".")
+    by = {}
+    for r in sp["rows"]:
+        by[(r["split"], r["checkpoint"], r["metric"], r["k"])] = r
+    k0, kmax = sp["ks"][0], sp["ks"][-1]
+    body = []
+    for name in sp["names"]:
+        for c in [str(x) for x in results["checkpoints"]]:
+            p1, pk = by.get((name, c, "pass_at_k", k0)), by.get((name, c, "pass_at_k", kmax))
+            mj, sc = by.get((name, c, "maj_at_k", K)), by.get((name, c, "sc_gain", K))
+            if p1 is None:
+                continue
+            body.append([name, c, p1["n_problems"], _ci(p1["estimate"], p1["low"], p1["high"]), pk["estimate"] if pk else None,
+                         _ci(mj["estimate"], mj["low"], mj["high"]) if mj else "n/a",
+                         _ci(sc["estimate"], sc["low"], sc["high"]) if sc else "n/a"])
+    if len(body) > 3 * MAX_ROWS_SHOWN:
+        doc.p(f"Showing the first {3 * MAX_ROWS_SHOWN} of {len(body)} rows; all are in split_metrics.csv.")
+        body = body[:3 * MAX_ROWS_SHOWN]
+    doc.table(["split", "checkpoint", "problems", f"pass@{k0} [95% CI]", f"pass@{kmax}", f"maj@{K} [95% CI]", f"SC gain@{K} [95% CI]"],
+              body)
+    cov_rows = []
+    for name in sp["names"]:
+        cv = sp["coverage"].get(name, {})
+        if not cv.get("available"):
+            cov_rows.append([name, "n/a", cv.get("reason", ""), "", "", ""])
+            continue
+        for u in cv["unions"]:
+            cov_rows.append([name, cv["n_problems"], f"{u['kind']} ({u['n_checkpoints']})", u["pass_at_K"],
+                             f"{cv['best_single']['checkpoint']}: {_fmt(cv['best_single']['pass_at_K'])}",
+                             _ci(u["excess"], u["excess_low"], u["excess_high"])])
+    if cov_rows:
+        doc.p("Coverage per split: union of checkpoints vs the best single checkpoint at a matched total budget K:")
+        doc.table(["split", "problems", "union (checkpoints)", "union pass@K", "best single: pass@K", "excess [95% CI]"], cov_rows)
+
+
 def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analysis", import_report: dict | None = None,
                  signals: list[dict] | None = None, token_positions: list[dict] | None = None) -> dict:
     """Write tables (Parquet + CSV), figures (PNG), ``summary.json``, ``report.md`` and ``report.html``.
@@ -638,6 +741,23 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
                     _ci(r["pooled_minus_last"], r["pooled_minus_last_low"], r["pooled_minus_last_high"]),
                     r["best_in_window"], r["pooled_minus_best"]] for r in cross["rows"]])
 
+    prot = results.get("protocol")
+    if isinstance(prot, dict) and prot.get("available"):
+        _protocol_section(doc, prot)
+        cap = protocol_figure(prot, fig_dir / "protocol.png")
+        figs.append(("protocol.png", cap))
+        written["figures"].append(str(fig_dir / "protocol.png"))
+        atomic_write_text(out / "protocol.json", json.dumps(_jsonable(
+            {key: prot[key] for key in ("temperatures", "K", "ks", "checkpoints", "steps", "splits", "n_per_split", "definitions",
+                                        "notes", "summary_rows", "rows")}), indent=1) + "\n")
+        written["protocol_json"] = str(out / "protocol.json")
+    sp = results.get("splits")
+    if isinstance(sp, dict) and "rows" in sp:
+        _splits_section(doc, sp, results)
+        atomic_write_text(out / "splits.json", json.dumps(_jsonable(
+            {key: sp[key] for key in ("names", "n_per_split", "counts", "K", "ks", "coverage", "note", "rows")}), indent=1) + "\n")
+        written["splits_json"] = str(out / "splits.json")
+
     if import_report is not None:
         import_report = _import_section(doc, import_report)
 
@@ -659,6 +779,13 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
                "import_report": None if import_report is None else {k: import_report.get(k) for k in
                                                                     ("rows_read", "rows_accepted", "rows_rejected", "rejections_by_reason")},
                "timings_s": results.get("timings_s")}
+    if "temperature" in results:
+        summary["temperature"] = results["temperature"]
+        summary["temperatures"] = results.get("temperatures")
+    if isinstance(prot, dict) and prot.get("available"):
+        summary["protocol"] = prot["summary_rows"]
+    if isinstance(sp, dict) and "rows" in sp:
+        summary["splits"] = {"names": sp["names"], "n_per_split": sp["n_per_split"]}
     atomic_write_text(out / "summary.json", json.dumps(_jsonable(summary), indent=1) + "\n")
     atomic_write_text(out / "negative_sc.json", json.dumps(_jsonable(flagged), indent=1) + "\n")
     cov_doc = {"available": False, "reason": cov.get("reason")} if not cov.get("available") else {

@@ -5,7 +5,12 @@ The record format (JSONL, Parquet, or CSV through ``real.logs.importers``; one o
             str; kept as a str), ``sample_index`` (int ≥ 0), ``answer`` (canonical string, or null when no
             answer could be parsed), ``correct`` (bool);
   optional: ``run`` (int or str), ``gold`` (str or null), ``text`` (not checked), ``n_tokens``, ``logprob``,
-            ``mean_token_entropy`` (numbers or null).
+            ``mean_token_entropy`` (numbers or null), ``temperature`` (the sampling temperature that produced
+            the sample: a finite number ≥ 0, 0 = greedy decoding; or null = not recorded).
+Records of several temperatures are grouped into one table per temperature
+(``real.logs.importers.load_counts_by_temperature``): pass@k and votes never mix temperatures, so
+:func:`batches_to_counts` refuses records of more than one temperature (a missing temperature counts as
+one value of its own) with an error naming the temperatures.
 An integer ``answer`` or ``gold`` (a bare JSON number) is taken as its decimal string; an integral float
 ``checkpoint``/``problem_id`` (e.g. 10.0 from a pandas column with gaps) as the integer's string.
 
@@ -14,8 +19,8 @@ reason) in the :class:`ImportReport`, and the report's counts add up: rows read 
 A reason reads ``"<category>: <detail>"``; the categories are counted in :meth:`ImportReport.reasons`.
 
 Rules applied when rows become a table (:func:`records_to_counts`), in this order:
-1. row checks (:func:`validate_record`): missing field, wrong type, negative sample_index, a null answer
-   marked correct ("inconsistent correctness");
+1. row checks (:func:`validate_record`): missing field, wrong type, negative sample_index, a negative or
+   non-finite temperature ("wrong value"), a null answer marked correct ("inconsistent correctness");
 2. duplicate (run, checkpoint, problem_id, sample_index): the first row (file order, then line order) is
    kept, later ones are rejected naming the file and line of the first;
 3. inconsistent gold: per problem (across runs and checkpoints) the first non-null gold wins; rows with
@@ -56,8 +61,8 @@ import numpy as np
 from real.logs.table import CountsTable
 
 REQUIRED = ("checkpoint", "problem_id", "sample_index", "answer", "correct")
-OPTIONAL = ("run", "gold", "text", "n_tokens", "logprob", "mean_token_entropy")
-NUMERIC_OPTIONAL = ("n_tokens", "logprob", "mean_token_entropy")
+OPTIONAL = ("run", "gold", "text", "n_tokens", "logprob", "mean_token_entropy", "temperature")
+NUMERIC_OPTIONAL = ("n_tokens", "logprob", "mean_token_entropy", "temperature")
 CATEGORICAL = ("run", "checkpoint", "problem_id", "answer", "gold")
 
 
@@ -218,11 +223,14 @@ class Columns:
     """Row-by-row accumulator of validated sample records of one file (see :meth:`to_batch`)."""
 
     def __init__(self):
-        self.cols = {k: [] for k in ("run", "checkpoint", "problem_id", "sample_index", "answer", "correct", "gold", "line")}
+        self.cols = {k: [] for k in ("run", "checkpoint", "problem_id", "sample_index", "answer", "correct", "gold", "line",
+                                     "temperature")}
 
-    def append(self, run, checkpoint, problem_id, sample_index, answer, correct, gold, line):
-        """Append one validated record (labels as str, answer/gold str or None, run str or None)."""
+    def append(self, run, checkpoint, problem_id, sample_index, answer, correct, gold, line, temperature=None):
+        """Append one validated record (labels as str, answer/gold str or None, run str or None, temperature a
+        float ≥ 0 or None)."""
         c = self.cols
+        c["temperature"].append(np.nan if temperature is None else float(temperature))
         c["run"].append(run)
         c["checkpoint"].append(checkpoint)
         c["problem_id"].append(problem_id)
@@ -239,7 +247,8 @@ class Columns:
         """The accumulated rows as a :class:`Batch` of ``file``."""
         c = self.cols
         return Batch(str(file), np.asarray(c["line"], np.int64), np.asarray(c["sample_index"], np.int64),
-                     np.asarray(c["correct"], bool), {k: _encode_list(c[k]) for k in CATEGORICAL})
+                     np.asarray(c["correct"], bool), {k: _encode_list(c[k]) for k in CATEGORICAL},
+                     np.asarray(c["temperature"], np.float64))
 
 
 def validate_record(obj, file, line: int, report: ImportReport, out: Columns) -> bool:
@@ -250,12 +259,13 @@ def validate_record(obj, file, line: int, report: ImportReport, out: Columns) ->
     except RowError as e:
         report.reject(file, line, str(e))
         return False
-    out.append(*values, int(line))
+    *values, temperature = values
+    out.append(*values, int(line), temperature=temperature)
     return True
 
 
 def _record_values(obj) -> tuple:
-    """(run, checkpoint, problem_id, sample_index, answer, correct, gold) of a valid record; RowError naming the
+    """(run, checkpoint, problem_id, sample_index, answer, correct, gold, temperature) of a valid record; RowError naming the
     first failed check otherwise (checks in the order of the module docstring, item 1)."""
     require_fields(obj, REQUIRED)
     ckpt = label_field(obj, "checkpoint")
@@ -279,7 +289,10 @@ def _record_values(obj) -> tuple:
         v = obj.get(k)
         if v is not None and (isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating))):
             raise RowError(f"wrong type: {k} must be a number or null, got {v!r}")
-    return run, ckpt, pid, int(si), ans, bool(ok), gold
+    temp = obj.get("temperature")
+    if temp is not None and not (abs(temp) < 1e300 and np.isfinite(temp) and temp >= 0):
+        raise RowError(f"wrong value: temperature must be a finite number >= 0 (0 = greedy), got {temp!r}")
+    return run, ckpt, pid, int(si), ans, bool(ok), gold, None if temp is None else float(temp)
 
 
 # ------------------------------------------------------------------------------------------ columnar batches
@@ -295,14 +308,26 @@ def _encode_list(values) -> tuple[np.ndarray, list]:
 @dataclass
 class Batch:
     """Type-valid sample records of one file, columnar: ``lines`` (int64 line/row numbers),
-    ``sample_index`` (int64), ``correct`` (bool) and, for run/checkpoint/problem_id/answer/gold, a pair
-    (int64 codes with -1 for null, list of str labels)."""
+    ``sample_index`` (int64), ``correct`` (bool), for run/checkpoint/problem_id/answer/gold a pair
+    (int64 codes with -1 for null, list of str labels), and ``temperature`` (float64, NaN = not recorded;
+    None: no row recorded one)."""
 
     file: str
     lines: np.ndarray
     sample_index: np.ndarray
     correct: np.ndarray
     cats: dict
+    temperature: np.ndarray | None = None
+
+    def temperatures(self) -> np.ndarray:
+        """The rows' temperatures (float64, NaN where not recorded), whether or not ``temperature`` is set."""
+        return np.full(len(self.lines), np.nan) if self.temperature is None else self.temperature
+
+    def take(self, idx) -> Batch:
+        """The rows ``idx`` (an integer index array) as a Batch of the same file (labels lists kept)."""
+        idx = np.asarray(idx, np.int64)
+        return Batch(self.file, self.lines[idx], self.sample_index[idx], self.correct[idx],
+                     {k: (c[idx], lab) for k, (c, lab) in self.cats.items()}, self.temperatures()[idx])
 
     def __len__(self):
         return len(self.lines)
@@ -334,7 +359,7 @@ _ARROW_OK = {"checkpoint": {"int", "str"}, "problem_id": {"int", "str"}, "run": 
 def arrow_types_ok(table) -> bool:
     """True when the Arrow table's record columns (after mapping) have types the vectorized path takes:
     every required column present; checkpoint/problem_id/run int or string; sample_index int; answer/gold
-    string, int or all-null; correct bool; n_tokens/logprob/mean_token_entropy numeric."""
+    string, int or all-null; correct bool; n_tokens/logprob/mean_token_entropy/temperature numeric."""
     names = set(table.column_names)
     if not set(REQUIRED) <= names:
         return False
@@ -403,6 +428,14 @@ def batch_from_arrow(table, file, report: ImportReport, lines: np.ndarray | None
     suspicious |= si_null | ok_null | (si < 0) | (si >= 2**62)
     null_ans = cats["answer"][0] < 0
     suspicious |= null_ans & correct
+    temperature = None
+    if "temperature" in names:
+        t_col = table.column("temperature")
+        t_null = pc.is_null(t_col).to_numpy(zero_copy_only=False)
+        tv = pc.fill_null(t_col, 0).to_numpy(zero_copy_only=False).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            suspicious |= ~t_null & ~(np.isfinite(tv) & (tv >= 0))
+        temperature = np.where(t_null, np.nan, tv)
     if recheck_null_answers:
         suspicious |= null_ans
     keep = ~suspicious
@@ -418,7 +451,8 @@ def batch_from_arrow(table, file, report: ImportReport, lines: np.ndarray | None
         idx = np.flatnonzero(keep)
         lines, si, correct = lines[idx], si[idx], correct[idx]
         cats = {k: (c[idx], lab) for k, (c, lab) in cats.items()}
-    return Batch(str(file), lines, si, correct, cats)
+        temperature = None if temperature is None else temperature[idx]
+    return Batch(str(file), lines, si, correct, cats, temperature)
 
 
 # ------------------------------------------------------------------------------------------ records -> table
@@ -467,7 +501,8 @@ def _merge(batches: list) -> dict:
            "files": [b.file for b in batches],
            "line": np.concatenate([b.lines for b in batches]),
            "sample_index": np.concatenate([b.sample_index for b in batches]),
-           "correct": np.concatenate([b.correct for b in batches])}
+           "correct": np.concatenate([b.correct for b in batches]),
+           "temperature": np.concatenate([b.temperatures() for b in batches])}
     for k in CATEGORICAL:
         index: dict = {}
         parts = []
@@ -548,6 +583,12 @@ def batches_to_counts(batches: list, report: ImportReport, equivalence=None) -> 
     if not batches:
         raise NoRecordsError("records: no valid sample records (see the import report for rejected rows)", report)
     g = _merge(batches)
+    temps = distinct_temperatures(g["temperature"])
+    if len(temps) > 1:
+        raise ValueError(f"temperature: the records hold samples of {len(temps)} sampling temperatures "
+                         f"({', '.join(temperature_label(t) for t in temps)}); pass@k and votes must not mix them: "
+                         "group them by temperature (real.logs.importers.load_counts_by_temperature; python -m real analyze "
+                         "does) or import one temperature's records at a time")
     n = len(g["line"])
     keep = np.ones(n, bool)
     run_c, run_lab = g["run"]
@@ -631,6 +672,20 @@ def batches_to_counts(batches: list, report: ImportReport, equivalence=None) -> 
     if idx.size == 0:
         raise NoRecordsError("records: every record was rejected (see the import report)", report)
     return _assemble(cell[idx], ncell, cell_run, run_lab, cell_ck, ck_lab, cell_pid, pid_lab, ans_c[idx], ans_lab, correct[idx])
+
+
+def distinct_temperatures(t) -> list:
+    """The distinct values of a temperature array (float, NaN = not recorded), sorted, NaN as None (last)."""
+    t = np.asarray(t, np.float64)
+    vals = [float(x) for x in np.unique(t[np.isfinite(t)])]
+    return vals + ([None] if np.isnan(t).any() else [])
+
+
+def temperature_label(t) -> str:
+    """``"T=0.7"``, ``"T=0 (greedy)"`` or ``"T not recorded"`` for a temperature (float or None)."""
+    if t is None:
+        return "T not recorded"
+    return "T=0 (greedy)" if t == 0 else f"T={t:g}"
 
 
 def _apply_equivalence(eq, keep, cell, ncell, cell_pid, ans_c, ans_lab, prob_gold, gold_lab):

@@ -24,7 +24,7 @@ def test_real_validation_quick(tmp_path):
         assert (d / name).is_file(), name
     assert set(s["figures"]) == {"gsm8k_maj_prediction.png", "gsm8k_sc_gain_prediction.png", "pythia_passk_extrapolation.png", "pythia_churn.png"}
     assert s["name"] == rv.NAME and s["absent"] is False and s["quick"] is True
-    assert s["claims"] == out["claims"] and len(s["claims"]) == 6
+    assert s["claims"] == out["claims"] and len(s["claims"]) == 12
     for c in s["claims"]:
         assert set(c) == {"claim", "holds", "value", "threshold"} and isinstance(c["holds"], bool)
         assert c["value"] is not None
@@ -40,6 +40,19 @@ def test_real_validation_quick(tmp_path):
     assert abs(s["gsm8k"]["dirichlet"]["bias"]) < abs(s["gsm8k"]["plugin"]["bias"]) / 2
     # binary majority pools every wrong answer into one bloc: it predicts less than plurality
     assert s["gsm8k"]["beta_binomial"]["bias"] < s["gsm8k"]["dirichlet"]["bias"]
+    # issue 14: the Pitman-Yor urn, its predictive intervals, the new pass@k predictors and the crossing use case
+    py = s["gsm8k"]["pitman_yor"]
+    assert py["max_abs_cell_bias"] == max(abs(c["mean_error"]) for c in py["cells"]) and 0.8 <= py["predictive_coverage"] <= 1.0
+    assert abs(py["bias"]) < abs(s["gsm8k"]["dirichlet"]["bias"])  # models the wrong answers apart: less bias than the urn
+    assert s["claims"][6]["value"] == py["max_abs_cell_bias"] and s["claims"][7]["value"] == py["predictive_coverage"]
+    assert [c["threshold"] for c in s["claims"][6:]] == [0.005, 0.9, 0.03, 0.06, 0.03, 0.06]
+    for r in s["pythia"]["rows"]:
+        assert 0 <= r["predicted_zero_inflated"] <= 1 and 0 <= r["predicted_pooled"] <= 1
+        if r["k"] == 1 and not r["degenerate"]:
+            assert abs(r["predicted_pooled"] - r["measured"]) < 0.005
+    syn = s["pythia"]["synthetic_crossing"]
+    assert syn["true_crossing_k"] is not None and syn["true_pass_at_1"]["rl"] > syn["true_pass_at_1"]["base"]
+    assert syn["true_pass_at_1e5"]["rl"] < syn["true_pass_at_1e5"]["base"]
     header = (d / "data.csv").read_text().splitlines()[0]
     assert header == ",".join(rv._COLUMNS)
     rows = s["pythia"]["rows"]
@@ -100,3 +113,11 @@ def test_bench_real_quick(tmp_path):
     assert s["claims"] == out["claims"] and all(c["holds"] for c in s["claims"]), s["claims"]
     assert s["records"] == 20 * 500 * 64 and s["rejected"] == 0
     assert math.isfinite(s["claims"][0]["value"])
+
+
+def test_crossing_rule():
+    ks = [1, 10, 100, 1000]
+    assert rv._crossing(np.array([0.1, 0.05, -0.01, -0.2]), ks) == 100
+    assert rv._crossing(np.array([np.nan, 0.05, 0.01, -0.2]), ks) == 1000
+    assert rv._crossing(np.array([-0.1, 0.05, -0.01, -0.2]), ks) is None  # must start above
+    assert rv._crossing(np.array([0.1, 0.05, 0.01, 0.0]), ks) is None

@@ -3,6 +3,7 @@
 import json
 
 import pyarrow.parquet as pq
+import pytest
 
 from real.__main__ import main
 
@@ -46,3 +47,81 @@ def test_cli_errors_are_reported(tmp_path, capsys):
     assert "2 read, all rejected" in err and "bad.jsonl:1: negative sample_index" in err
     rep = json.loads((tmp_path / "o2" / "import_report.json").read_text())
     assert rep["rows_read"] == 2 and rep["rows_rejected"] == 2 and rep["rows_accepted"] == 0
+
+
+
+def test_evaluate_temperatures_protocol(tmp_path, capsys, monkeypatch):
+    """``evaluate --temperatures 0,0.7,1``: greedy with one sample per problem, each sampled T with --n samples from its
+    own seed (the first sampled T the seed a single --temperature run uses, so it draws the same), every record with its
+    temperature, and analyze groups them. A stand-in sampler (answers drawn from the request's seed) records the requests."""
+    import numpy as np
+
+    import real.lab.evaluate as ev
+    from real.lab.samplers.interface import Completion
+    from real.logs.importers import load_counts_by_temperature
+
+    requests = []
+
+    class Stub:
+        def generate(self, req):
+            requests.append((req.temperature, req.n, req.seed))
+            rng = np.random.default_rng(req.seed)
+            return [[Completion(f"#### {int(rng.integers(0, 3))}", (1,), (-0.5,)) for _ in range(req.n)] for _ in req.prompts]
+
+    monkeypatch.setattr(ev, "make_sampler", lambda kind, folder, reuse=None: Stub())
+    (tmp_path / "ck").mkdir()
+    pf = tmp_path / "problems.jsonl"
+    pf.write_text("".join(json.dumps({"problem_id": f"q{i}", "prompt": "Q", "gold": i % 3}) + "\n" for i in range(3)))
+    base = ["evaluate", "--model", f"m={tmp_path / 'ck'}", "--problems", str(pf), "--sampler", "jax", "--n", "4", "--seed", "5"]
+    out = tmp_path / "proto.jsonl"
+    assert main(base + ["--out", str(out), "--temperatures", "0,0.7,1"]) == 0
+    assert requests == [(0.0, 1, 5), (0.7, 4, 5), (1.0, 4, 5 + ev.TEMPERATURE_SEED_STRIDE)]
+    recs = [json.loads(x) for x in out.read_text().splitlines()]
+    by_t = {}
+    for r in recs:
+        by_t.setdefault(r["temperature"], []).append(r)
+    assert {t: len(v) for t, v in by_t.items()} == {0.0: 3, 0.7: 12, 1.0: 12}
+    single = tmp_path / "single.jsonl"
+    assert main(base + ["--out", str(single), "--temperature", "0.7"]) == 0
+    one = [json.loads(x) for x in single.read_text().splitlines()]
+    assert one == by_t[0.7]  # same seed, same draws, same records (temperature included)
+    tables, report = load_counts_by_temperature(out)
+    assert sorted(tables) == [0.0, 0.7, 1.0] and report.n_rejected == 0 and tables[0.7].n_samples.tolist() == [[4, 4, 4]]
+    assert main(base + ["--out", str(tmp_path / "x.jsonl"), "--temperature", "1", "--temperatures", "0,1"]) == 2
+    assert "give one of them" in capsys.readouterr().err
+    assert main(base + ["--out", str(tmp_path / "x.jsonl"), "--temperatures", "0.7,0.7"]) == 2
+    assert "listed twice" in capsys.readouterr().err
+
+
+def test_predict_passk_cli_json_csv_and_bad_input(tmp_path, capsys):
+    import csv
+
+    rows = [{"checkpoint": ck, "problem_id": f"q{p}", "sample_index": i, "answer": "1" if i < p + ck else "2", "correct": i < p + ck}
+            for ck in (0, 1) for p in range(5) for i in range(8)]
+    f = tmp_path / "s.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "p.json"
+    assert main(["predict-passk", "--samples", str(f), "--k", "1,10,1000", "--out", str(out), "--boot", "10"]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["model"] == "pooled" and doc["ks"] == [1, 10, 1000] and set(doc["checkpoints"]) == {"0", "1"}
+    e = doc["checkpoints"]["0"]
+    assert e["n_problems"] == 5 and e["problems"]["n_correct"] == [0, 1, 2, 3, 4]
+    assert e["params"]["alpha"] == doc["checkpoints"]["1"]["params"]["alpha"]  # the pooled shape
+    # pass@1 is the posterior mean of p: (α + c)/(α + β + n), averaged over problems
+    a, b = e["params"]["alpha"], e["params"]["beta"]
+    assert e["dataset"]["1"]["estimate"] == pytest.approx(sum((a + c) / (a + b + 8) for c in range(5)) / 5)
+    assert e["dataset"]["1000"]["low"] <= e["dataset"]["1000"]["estimate"] <= e["dataset"]["1000"]["high"]
+    out_csv = tmp_path / "p.csv"
+    assert main(["predict-passk", "--samples", str(f), "--k", "1,10", "--out", str(out_csv), "--model", "zero_inflated", "--boot", "5"]) == 0
+    table = list(csv.DictReader(out_csv.open()))
+    assert {r["level"] for r in table} == {"dataset", "problem"} and len(table) == 2 * 2 + 2 * 2 * 5
+    assert main(["predict-passk", "--samples", str(f), "--k", "3", "--boot", "0"]) == 0  # JSON on stdout
+    assert json.loads(capsys.readouterr().out)["checkpoints"]["1"]["dataset"]["3"]["low"] is not None
+    # bad input: a record with a bad field is rejected and named; all rejected -> exit 2 naming the file and line
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"checkpoint": 1, "problem_id": "a", "sample_index": -1, "answer": "1", "correct": true}\n')
+    assert main(["predict-passk", "--samples", str(bad), "--k", "5"]) == 2
+    assert "bad.jsonl:1: negative sample_index" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # --k must be integers >= 1 (argparse names the option)
+        main(["predict-passk", "--samples", str(f), "--k", "0"])
+    assert "--k" in capsys.readouterr().err

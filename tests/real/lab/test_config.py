@@ -70,3 +70,21 @@ def test_setting_differences_are_dotted_and_mark_absent_fields():
     assert setting_differences(have, want) == ["rl.learning_rate: 0.0002 -> 0.0003"]
     del have["evaluation"]["top_p"]
     assert "evaluation.top_p: '<absent>' -> 1.0" in setting_differences(have, QUICK.to_dict())
+
+
+def test_a_run_written_before_a_field_existed_is_not_stale(tmp_path):
+    """A setting.json without a field a newer version added ran with that field's default: the folder is accepted;
+    a real difference is still refused."""
+    import json
+
+    import pytest
+
+    from real.lab.config import QUICK
+    from real.lab.run import StaleRunError, claim_run_folder
+
+    old = QUICK.to_dict()
+    del old["task"]["sft_shortcut_rate"], old["evaluation"]["greedy"]
+    (tmp_path / "setting.json").write_text(json.dumps(old))
+    claim_run_folder(tmp_path, QUICK)  # accepted
+    with pytest.raises(StaleRunError, match="task.sft_shortcut_rate"):
+        claim_run_folder(tmp_path, QUICK.replace(task={"sft_shortcut_rate": 0.3}))

@@ -1,0 +1,90 @@
+"""Experiment real_phenomena on a toy base: every stage runs (mid-training, calibration, prediction before RL, real
+runs with greedy decoding, comparison, diagnosis), outputs follow the results convention, and the interval and
+realized estimators match direct computations."""
+
+import json
+
+import numpy as np
+from helpers import check_summary, toy_run_config
+
+from experiments import real_phenomena as rp
+
+TINY = rp.PhenomenaSetting(midtrain_steps=3, seeds=(0,), rl_steps=2, batch_problems=4, n_rollouts=4, checkpoint_every=1,
+                           test_problems=20, n_eval=4, K=2, calib_samples=4, pool_calib_problems=16, pool_calib_samples=2, n_boot=50,
+                           sim_grid=((rp.SIM_LR, rp.SIM_SHARING),))
+
+
+def test_stages_run_and_predictions_precede_rl(tmp_path):
+    out = rp.run(results_dir=tmp_path, setting=TINY, lab=toy_run_config(), log=lambda m: None)
+    folder = tmp_path / rp.NAME
+    for f in ("summary.json", "predictions.json", "trajectories.csv", "trajectories.png", "diagnosis.json", "base/config.json",
+              "runs/shortcut_s0/samples.jsonl", "runs/control_s0/greedy.jsonl"):
+        assert (folder / f).is_file(), f
+    summary = check_summary(folder / "summary.json", rp.NAME)
+    pf = summary["prediction_file"]
+    import hashlib
+
+    assert hashlib.sha256((folder / "predictions.json").read_bytes()).hexdigest() == pf["sha256"]
+    assert pf["written_at"] < pf["first_real_rl_step_at"]
+    pred = json.loads((folder / "predictions.json").read_text())
+    assert set(pred["arms"]) == {"shortcut", "control"} and len(pred["arms"]["shortcut"]["central"]["hard"]["pass@1"]) == 3
+    assert len(out["claims"]) == len(summary["claims"]) == 7
+    sizes = summary["splits"]
+    assert sizes["all"] == 20 and sizes["easy"] + sizes["hard"] == 20
+    # greedy records: one per problem and checkpoint, at T = 0
+    greedy = [json.loads(line) for line in (folder / "runs/shortcut_s0/greedy.jsonl").read_text().splitlines()]
+    assert len(greedy) == 20 * 3 and {r["sample_index"] for r in greedy} == {0}
+
+
+def test_interval_is_the_weighted_bootstrap_mean():
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=30)
+    from common.bootstrap import bootstrap_weights
+
+    w = bootstrap_weights(30, 500, seed=3)
+    est, lo, hi = rp.interval(v, w)
+    idx = np.random.default_rng(3).integers(0, 30, size=(500, 30))  # the same resamples, drawn directly
+    means = v[idx].mean(1)
+    assert est == v.mean()
+    np.testing.assert_allclose([lo, hi], np.percentile(means, [2.5, 97.5]))
+
+
+def test_realized_estimators_against_direct_counts():
+    from real.lab.task import Problem
+    from theory.voting import maj_at_k
+
+    p = Problem("a", (2, 5, 3, 4), ("*", "+", "-"))  # answer 9, trap_wrong
+    q = Problem("b", (3, 4, 5), ("+", "*"))  # answer 5
+    recs = {0: [{"problem_id": "a", "answer": a, "text": t, "mean_token_entropy": 0.5} for a, t in
+                (("9", p.completion), ("0", p.shortcut_completion), ("0", p.shortcut_completion), ("3", "2*5=0;0+3=3;#### 3"))]
+            + [{"problem_id": "b", "answer": a, "text": "", "mean_token_entropy": 1.0} for a in ("5", "5", "1", None)]}
+    got = rp.realized_per_problem([p, q], recs, 2, (2, 2))
+    np.testing.assert_allclose(got["pass@1"][0], [0.25, 0.5])
+    np.testing.assert_allclose(got["shortcut"][0], [0.5, 0.0])
+    # pass@2 by hand: 1 - C(3,2)/C(4,2) = 0.5 and 1 - C(2,2)/C(4,2) = 5/6
+    np.testing.assert_allclose(got["pass@2"][0], [0.5, 5 / 6])
+    # maj@2 with the abstention class: problem a votes {9:1, 0:2, 3:1}; b {5:2, 1:1, none:1}
+    want = maj_at_k(np.array([[1, 2, 1, 0], [2, 1, 0, 1]]), 2, abstain=3)
+    np.testing.assert_allclose(got["maj@2"][0], want)
+    np.testing.assert_allclose(got["sc_gain@2"][0], np.asarray(want) - [0.25, 0.5])
+
+
+def test_event_study_permutation_against_a_direct_enumeration():
+    # 6 windows, 2 events: the exact permutation law of the difference is over C(6, 2) = 15 labelings
+    import itertools
+
+    xs = [0.9, 1.1, 0.2, 0.1, 0.3, 0.25]
+    windows = [{"event": i < 2, "entropy": x} for i, x in enumerate(xs)]
+    got = rp.event_study(windows, n_perm=20000, seed=1)["signals"]["entropy"]
+    d = np.mean(xs[:2]) - np.mean(xs[2:])
+    assert got["difference"] == d
+    ds = [np.mean([xs[i] for i in c]) - np.mean([xs[i] for i in range(6) if i not in c]) for c in itertools.combinations(range(6), 2)]
+    exact = np.mean(np.abs(ds) >= abs(d) - 1e-12)  # 1 of 15 labelings is as extreme (two-sided: 1/15)
+    assert abs(got["p_value"] - exact) < 0.01
+    assert rp.event_study([{"event": False, "x": 1.0}] * 3)["signals"] == {}
+
+
+def test_signal_windows_average_the_steps_since_the_previous_checkpoint():
+    sig = [{"step": s, "entropy": float(s), "flag": True} for s in range(1, 7)]
+    w = rp.signal_windows(sig, [0, 3, 6], {6})
+    assert [x["entropy"] for x in w] == [2.0, 5.0] and [x["event"] for x in w] == [False, True] and "flag" not in w[0]
