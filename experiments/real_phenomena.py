@@ -492,7 +492,8 @@ def run(quick: bool = False, results_dir=None, setting: PhenomenaSetting | None 
         for seed in st.seeds:
             sig = read_signals(out / "runs" / f"{arm}_s{seed}" / "signals.parquet")
             windows += [{**w, "arm": arm, "seed": seed} for w in signal_windows(sig, real[(arm, seed)]["steps"], ev)]
-    events = event_study([{k: v for k, v in w.items() if k not in ("arm", "seed", "checkpoint")} for w in windows], seed=0)
+    events = event_study([{**{k: v for k, v in w.items() if k not in ("arm", "seed", "checkpoint")}, "stratum": w["arm"]} for w in windows],
+                         seed=0)
     atomic_write_json(out / "event_study.json", {"windows": windows, **events})
 
     # ---- claims
@@ -546,27 +547,33 @@ def run(quick: bool = False, results_dir=None, setting: PhenomenaSetting | None 
 def event_study(windows: list[dict], n_perm: int = 2000, seed: int = 0) -> dict:
     """Training signals in the steps before a negative-SC checkpoint against all other checkpoints.
 
-    ``windows``: one dict per (run, checkpoint > 0) with ``event`` (bool: the checkpoint has negative SC gain) and
-    the mean of every numeric training signal (``real.lab.signals``) over the RL steps since the previous
-    checkpoint. Per signal: the mean over event windows, over the others, their difference, and a two-sided
-    permutation p-value (labels shuffled ``n_perm`` times, NumPy generator ``seed``; p = (1 + #{|d_perm| >= |d|}) /
-    (1 + n_perm), Phipson and Smyth 2010). Signals missing in a window are left out of that signal's test."""
+    ``windows``: one dict per (run, checkpoint > 0) with ``event`` (bool: the checkpoint has negative SC gain), an
+    optional ``stratum`` (e.g. the arm) and the mean of every numeric training signal (``real.lab.signals``) over the
+    RL steps since the previous checkpoint. Per signal: the mean over event windows, over the others, their
+    difference, and a two-sided permutation p-value with labels shuffled *within* strata (``n_perm`` times, NumPy
+    generator ``seed``; p = (1 + #{|d_perm| >= |d|}) / (1 + n_perm), Phipson and Smyth 2010): permuting within an
+    arm keeps a difference between arms from passing for a difference before events. A stratum without both
+    kinds of window carries no information and is left out. Signals missing in a window are left out of that
+    signal's test."""
+    strata = np.array([str(w.get("stratum", "")) for w in windows])
     y = np.array([w["event"] for w in windows], bool)
-    out = {"n_event_windows": int(y.sum()), "n_other_windows": int((~y).sum()), "signals": {}}
-    if not y.any() or y.all():
-        return out
-    keys = sorted({k for w in windows for k, v in w.items() if k != "event" and isinstance(v, (int, float)) and not isinstance(v, bool)})
+    informative = np.array([y[strata == g].any() and not y[strata == g].all() for g in strata], bool) if len(y) else y
+    out = {"n_event_windows": int(y.sum()), "n_other_windows": int((~y).sum()),
+           "n_informative_windows": int(informative.sum()), "signals": {}}
+    keys = sorted({k for w in windows for k, v in w.items()
+                   if k not in ("event", "stratum") and isinstance(v, (int, float)) and not isinstance(v, bool)})
     rng = np.random.default_rng(seed)
-    perms = np.stack([rng.permutation(len(y)) for _ in range(n_perm)])
     for k in keys:
         x = np.array([w.get(k, np.nan) for w in windows], np.float64)
-        ok = np.isfinite(x)
+        ok = np.isfinite(x) & informative
         if ok.sum() < 3 or not y[ok].any() or y[ok].all():
             continue
-        xs, ys = x[ok], y[ok]
+        xs, ys, gs = x[ok], y[ok], strata[ok]
         d = xs[ys].mean() - xs[~ys].mean()
-        pp = perms[:, : ok.sum()] if ok.all() else np.stack([rng.permutation(ok.sum()) for _ in range(n_perm)])
-        yp = ys[pp]
+        yp = np.repeat(ys[None], n_perm, axis=0)
+        for g in np.unique(gs):  # shuffle the labels within each stratum
+            idx = np.flatnonzero(gs == g)
+            yp[:, idx] = ys[idx][np.argsort(rng.random((n_perm, idx.size)), axis=1)]
         dp = (yp * xs).sum(1) / yp.sum(1) - (~yp * xs).sum(1) / (~yp).sum(1)
         out["signals"][k] = {"event_mean": float(xs[ys].mean()), "other_mean": float(xs[~ys].mean()), "difference": float(d),
                              "p_value": float((1 + np.sum(np.abs(dp) >= abs(d) - 1e-12)) / (1 + n_perm))}

@@ -88,3 +88,14 @@ def test_signal_windows_average_the_steps_since_the_previous_checkpoint():
     sig = [{"step": s, "entropy": float(s), "flag": True} for s in range(1, 7)]
     w = rp.signal_windows(sig, [0, 3, 6], {6})
     assert [x["entropy"] for x in w] == [2.0, 5.0] and [x["event"] for x in w] == [False, True] and "flag" not in w[0]
+
+
+def test_event_study_permutes_within_strata():
+    # arm "a" has every event and high values, arm "b" none and low values: pooled, the arm difference would look
+    # like a pre-event signal; within strata only arm "a" informs, where events and non-events do not differ
+    windows = [{"event": True, "stratum": "a", "x": 1.0}, {"event": True, "stratum": "a", "x": 1.2},
+               {"event": False, "stratum": "a", "x": 1.1}, {"event": False, "stratum": "a", "x": 1.1}]
+    windows += [{"event": False, "stratum": "b", "x": 0.0} for _ in range(6)]
+    got = rp.event_study(windows, n_perm=5000, seed=0)
+    assert got["n_informative_windows"] == 4
+    assert got["signals"]["x"]["difference"] == 0.0 and got["signals"]["x"]["p_value"] > 0.9
