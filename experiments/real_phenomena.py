@@ -346,13 +346,15 @@ def run(quick: bool = False, results_dir=None, setting: PhenomenaSetting | None 
     predictions["base_exact"] = exact_metrics(base_ap[None], st.K, masks, (budget[1], budget[1]))
     predictions["made_at"] = time.time()
     pred_file = out / "predictions.json"
-    if pred_file.is_file():  # a resumed run keeps the prediction it made first (its time is the one that counts)
+    kept = pred_file.is_file()
+    if kept:  # a resumed run keeps the prediction it made first (its time is the one that counts)
         predictions = json.loads(pred_file.read_text())
     else:
         atomic_write_json(pred_file, predictions)
     pred_hash = hashlib.sha256(pred_file.read_bytes()).hexdigest()
     timings["prediction_s"] = time.perf_counter() - t2
-    log(f"real_phenomena: predictions written ({pred_file}, sha256 {pred_hash[:12]}) before any real RL step")
+    log(f"real_phenomena: predictions {'kept from the first run' if kept else 'written'} ({pred_file}, sha256 {pred_hash[:12]}), "
+        f"made at {time.strftime('%H:%M:%S', time.localtime(predictions['made_at']))}")
 
     # ---- real RL
     t3 = time.perf_counter()
