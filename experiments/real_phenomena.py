@@ -239,8 +239,11 @@ def realized_per_problem(problems, recs_by_ck: dict, K: int, budget: tuple) -> d
 
 def interval(values: np.ndarray, w: np.ndarray) -> tuple:
     """(estimate, low, high) of the mean over the last axis with a percentile bootstrap (weights [B, P])."""
+    if values.shape[-1] == 0:  # an empty split (possible in a toy setting): no value
+        return float("nan"), float("nan"), float("nan")
     est = float(np.mean(values))
-    res = (w @ values) / w.sum(1)
+    ws = w.sum(1)
+    res = (w @ values)[ws > 0] / ws[ws > 0]  # a resample that drew none of these problems has no mean
     return est, float(np.percentile(res, 2.5)), float(np.percentile(res, 97.5))
 
 
@@ -422,9 +425,13 @@ def run(quick: bool = False, results_dir=None, setting: PhenomenaSetting | None 
             # union of all checkpoints at k_each samples each vs the best single checkpoint at the same total
             un = np.mean([r["union"] for r in rs], axis=0)[mask]
             sg = np.stack([r["single"][:, mask] for r in rs])  # [S, C, P]
-            exc_b = (wm @ un) / wm.sum(1) - np.mean([np.max((wm @ sg[s].T) / wm.sum(1)[:, None], axis=1) for s in range(len(rs))], axis=0)
-            exc = float(un.mean() - np.mean([sg[s].mean(1).max() for s in range(len(rs))]))
-            tab["union_minus_best"] = (exc, float(np.percentile(exc_b, 2.5)), float(np.percentile(exc_b, 97.5)))
+            if mask.any():
+                ws = wm.sum(1)
+                exc_b = (wm @ un) / ws - np.mean([np.max((wm @ sg[s].T) / ws[:, None], axis=1) for s in range(len(rs))], axis=0)
+                exc = float(un.mean() - np.mean([sg[s].mean(1).max() for s in range(len(rs))]))
+                tab["union_minus_best"] = (exc, float(np.percentile(exc_b, 2.5)), float(np.percentile(exc_b, 97.5)))
+            else:
+                tab["union_minus_best"] = (float("nan"),) * 3
             table[arm][split] = tab
             for j, s in enumerate(steps):
                 e, lo, hi = tab[f"sc_gain@{K}"][j]
