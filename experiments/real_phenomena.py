@@ -103,10 +103,10 @@ class PhenomenaSetting:
 
 FULL = PhenomenaSetting()
 # the quick version is a smoke run of every stage, small enough for the main job: the base is the lab's quick base
-# mid-trained with the shortcut (100 steps instead of a whole SFT run), 20 RL steps of 32 problems (too short for
-# the phenomena), 100 test problems
-QUICK = dataclasses.replace(FULL, base="midtrain", seeds=(0,), rl_steps=20, batch_problems=32, checkpoint_every=10, test_problems=100, n_eval=16, K=8,
-                            calib_samples=16, pool_calib_problems=128, n_boot=400)
+# mid-trained with the shortcut (100 steps instead of a whole SFT run), 10 RL steps of 32 problems (too short for
+# the phenomena), 80 test problems
+QUICK = dataclasses.replace(FULL, base="midtrain", seeds=(0,), rl_steps=10, batch_problems=32, checkpoint_every=5, test_problems=80, n_eval=16,
+                            K=8, calib_samples=16, pool_calib_problems=64, n_boot=400)
 
 
 # ------------------------------------------------------------------------------------------------ stages
