@@ -303,6 +303,26 @@ def _moment_start(n: np.ndarray, c: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.clip(start, _LOG_BOUNDS[0] + 1, _LOG_BOUNDS[1] - 1)
 
 
+def _count_pairs(n, c, all_zero: str, all_full: str):
+    """Validated (n, c) per problem reduced to distinct pairs: (pairs int [U, 2], their counts [U], problems with
+    n = 0 left out). Errors name ``n`` or ``c``; ``all_zero`` / ``all_full`` say why a fit degenerates when every
+    problem has c = 0 / c = n."""
+    n_a = as_count_array(n, "n")
+    c_a = as_count_array(c, "c")
+    check_not_above(c_a, n_a, "c", "n")
+    n_b, c_b = (a.ravel() for a in np.broadcast_arrays(n_a, c_a))
+    keep = n_b > 0
+    n_b, c_b = n_b[keep], c_b[keep]
+    if n_b.size == 0:
+        raise ValueError("n: need at least one problem with n >= 1")
+    if np.all(c_b == 0):
+        raise ValueError(f"c: every problem has c = 0; {all_zero}")
+    if np.all(c_b == n_b):
+        raise ValueError(f"c: every problem has c = n; {all_full}")
+    pairs, counts = np.unique(np.stack([n_b, c_b], axis=1), axis=0, return_counts=True)
+    return pairs, counts, int((~keep).sum())
+
+
 def fit_beta_binomial(n, c) -> BetaBinomialFit:
     """Maximum-likelihood fit of p ~ Beta(α, β) from per-problem counts (c_i correct of n_i).
 
@@ -316,21 +336,8 @@ def fit_beta_binomial(n, c) -> BetaBinomialFit:
     Data that are under-dispersed relative to the binomial put the MLE at α, β → ∞; the fit then
     stops at the search box (α, β <= 8.9e6) with ``converged=False``.
     """
-    n_a = as_count_array(n, "n")
-    c_a = as_count_array(c, "c")
-    check_not_above(c_a, n_a, "c", "n")
-    n_b, c_b = (a.ravel() for a in np.broadcast_arrays(n_a, c_a))
-    keep = n_b > 0
-    n_skipped = int((~keep).sum())
-    n_b, c_b = n_b[keep], c_b[keep]
-    if n_b.size == 0:
-        raise ValueError("n: need at least one problem with n >= 1")
-    if np.all(c_b == 0):
-        raise ValueError("c: every problem has c = 0; the beta-binomial MLE is degenerate (alpha -> 0, point mass at p = 0)")
-    if np.all(c_b == n_b):
-        raise ValueError("c: every problem has c = n; the beta-binomial MLE is degenerate (beta -> 0, point mass at p = 1)")
-
-    pairs, counts = np.unique(np.stack([n_b, c_b], axis=1), axis=0, return_counts=True)
+    pairs, counts, n_skipped = _count_pairs(n, c, "the beta-binomial MLE is degenerate (alpha -> 0, point mass at p = 0)",
+                                            "the beta-binomial MLE is degenerate (beta -> 0, point mass at p = 1)")
     nn = pairs[:, 0].astype(np.float64)
     cc = pairs[:, 1].astype(np.float64)
     w = counts.astype(np.float64)
@@ -361,7 +368,7 @@ def fit_beta_binomial(n, c) -> BetaBinomialFit:
             best, success = x2, bool(res2.success)
     at_bound = bool(np.any(np.isclose(best, _LOG_BOUNDS[1], atol=1e-6)) or np.any(np.isclose(best, _LOG_BOUNDS[0], atol=1e-6)))
     a, b = (float(v) for v in np.exp(best))
-    return BetaBinomialFit(alpha=a, beta=b, log_likelihood=const - nll(best), n_problems=int(n_b.size), n_skipped=n_skipped,
+    return BetaBinomialFit(alpha=a, beta=b, log_likelihood=const - nll(best), n_problems=int(counts.sum()), n_skipped=n_skipped,
                            converged=success and not at_bound)
 
 
@@ -531,20 +538,8 @@ def fit_zero_inflated_beta_binomial(n, c, *, start=None) -> ZeroInflatedFit:
     (``n_skipped``). Raises ValueError (naming ``c``) when every problem has c = 0 (the MLE is the point
     mass at p = 0) or every problem has c = n.
     """
-    n_a = as_count_array(n, "n")
-    c_a = as_count_array(c, "c")
-    check_not_above(c_a, n_a, "c", "n")
-    n_b, c_b = (a.ravel() for a in np.broadcast_arrays(n_a, c_a))
-    keep = n_b > 0
-    n_skipped = int((~keep).sum())
-    n_b, c_b = n_b[keep], c_b[keep]
-    if n_b.size == 0:
-        raise ValueError("n: need at least one problem with n >= 1")
-    if np.all(c_b == 0):
-        raise ValueError("c: every problem has c = 0; the zero-inflated MLE is degenerate (pi0 -> 1, point mass at p = 0)")
-    if np.all(c_b == n_b):
-        raise ValueError("c: every problem has c = n; the zero-inflated MLE is degenerate (point mass at p = 1)")
-    pairs, counts = np.unique(np.stack([n_b, c_b], axis=1), axis=0, return_counts=True)
+    pairs, counts, n_skipped = _count_pairs(n, c, "the zero-inflated MLE is degenerate (pi0 -> 1, point mass at p = 0)",
+                                            "the zero-inflated MLE is degenerate (point mass at p = 1)")
     nn, cc = pairs[:, 0].astype(np.float64), pairs[:, 1].astype(np.float64)
     w = counts.astype(np.float64)
     zero = cc == 0
@@ -584,7 +579,7 @@ def fit_zero_inflated_beta_binomial(n, c, *, start=None) -> ZeroInflatedFit:
     at_bound = bool(x[0] >= _PI0_MAX - 1e-12 or np.any(np.isclose(x[1:], _LOG_BOUNDS[0], atol=1e-6)) or
                     np.any(np.isclose(x[1:], _LOG_BOUNDS[1], atol=1e-6)))
     return ZeroInflatedFit(pi0=float(x[0]), alpha=float(np.exp(x[1])), beta=float(np.exp(x[2])), log_likelihood=const - float(best.fun),
-                           n_problems=int(n_b.size), converged=bool(best.success) and not at_bound, n_skipped=n_skipped)
+                           n_problems=int(counts.sum()), converged=bool(best.success) and not at_bound, n_skipped=n_skipped)
 
 
 def _zi_posterior(n, c, pi0, alpha, beta):
