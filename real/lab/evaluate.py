@@ -65,32 +65,25 @@ def temperature_plan(temperatures, n: int, seed: int) -> list[tuple[float, int, 
 
 def load_problems(path) -> list[dict]:
     """Read a problems JSONL file: [{"problem_id": str, "prompt": str, "gold": str}] (errors name line and field)."""
+    from real.logs.importers import json_object_lines
+
     out, seen = [], {}
-    with open(path, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{line_no}: not JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise ValueError(f"{path}:{line_no}: expected an object, got {type(obj).__name__}")
-            for field in ("problem_id", "prompt", "gold"):
-                if field not in obj or obj[field] is None:
-                    raise ValueError(f"{path}:{line_no}: field {field!r} is missing")
-            pid, prompt, gold = obj["problem_id"], obj["prompt"], obj["gold"]
-            if isinstance(pid, bool) or not isinstance(pid, (str, int)):
-                raise ValueError(f"{path}:{line_no}: field 'problem_id' must be a string or integer, got {pid!r}")
-            if not isinstance(prompt, str) or not prompt:
-                raise ValueError(f"{path}:{line_no}: field 'prompt' must be a non-empty string")
-            if isinstance(gold, bool) or not isinstance(gold, (str, int, float)):
-                raise ValueError(f"{path}:{line_no}: field 'gold' must be a string or number, got {gold!r}")
-            pid = str(pid)
-            if pid in seen:
-                raise ValueError(f"{path}:{line_no}: problem_id {pid!r} repeats line {seen[pid]}")
-            seen[pid] = line_no
-            out.append({"problem_id": pid, "prompt": prompt, "gold": str(gold)})
+    for line_no, obj in json_object_lines(path):
+        for field in ("problem_id", "prompt", "gold"):
+            if field not in obj or obj[field] is None:
+                raise ValueError(f"{path}:{line_no}: field {field!r} is missing")
+        pid, prompt, gold = obj["problem_id"], obj["prompt"], obj["gold"]
+        if isinstance(pid, bool) or not isinstance(pid, (str, int)):
+            raise ValueError(f"{path}:{line_no}: field 'problem_id' must be a string or integer, got {pid!r}")
+        if not isinstance(prompt, str) or not prompt:
+            raise ValueError(f"{path}:{line_no}: field 'prompt' must be a non-empty string")
+        if isinstance(gold, bool) or not isinstance(gold, (str, int, float)):
+            raise ValueError(f"{path}:{line_no}: field 'gold' must be a string or number, got {gold!r}")
+        pid = str(pid)
+        if pid in seen:
+            raise ValueError(f"{path}:{line_no}: problem_id {pid!r} repeats line {seen[pid]}")
+        seen[pid] = line_no
+        out.append({"problem_id": pid, "prompt": prompt, "gold": str(gold)})
     if not out:
         raise ValueError(f"{path}: no problems")
     return out

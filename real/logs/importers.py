@@ -239,6 +239,24 @@ def _tables_by_temperature(batches: list, report: ImportReport, equivalence) -> 
     return out
 
 
+def json_object_lines(path):
+    """(line number, object) for every non-blank line of a JSON Lines file; a line that is not JSON, or not an
+    object, is an error naming the file and line."""
+    import json
+
+    with open(path, encoding="utf-8") as f:
+        for line, text in enumerate(f, start=1):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{line}: not JSON ({exc.msg})") from None
+            if not isinstance(obj, dict):
+                raise ValueError(f"{path}:{line}: expected an object, got {type(obj).__name__}")
+            yield line, obj
+
+
 def load_splits(path) -> dict:
     """A difficulty-split file -> {problem_id (str): split name (str)}, by extension:
 
@@ -286,20 +304,11 @@ def load_splits(path) -> dict:
             for line, row in enumerate(reader, start=2):
                 add(row["problem_id"], row["split"], line)
     else:
-        with open(path, encoding="utf-8") as f:
-            for line, text in enumerate(f, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{line}: not JSON ({exc.msg})") from None
-                if not isinstance(obj, dict):
-                    raise ValueError(f"{path}:{line}: expected an object, got {type(obj).__name__}")
-                for k in ("problem_id", "split"):
-                    if k not in obj:
-                        raise ValueError(f"{path}:{line}: field {k!r} is missing")
-                add(obj["problem_id"], obj["split"], line)
+        for line, obj in json_object_lines(path):
+            for k in ("problem_id", "split"):
+                if k not in obj:
+                    raise ValueError(f"{path}:{line}: field {k!r} is missing")
+            add(obj["problem_id"], obj["split"], line)
     if not out:
         raise ValueError(f"{path}: no splits")
     return out
