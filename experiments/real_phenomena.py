@@ -25,7 +25,8 @@ Stages (every output lands in ``results/real_phenomena/``):
    that exists only on problems that hit 0 early), GRPO with the real run's batch, rollouts, steps and
    checkpoints; test problems are evaluated every checkpoint (exact answer laws, ``sim.metrics.answer_probs``).
    The simulator's learning rate and sharing have no real counterpart; they are fixed before the run
-   (``SIM_LR``, ``SIM_SHARING``: per strategy, see their comment) with a band over ``SIM_GRID``. Written to
+   (``SIM_LR``, ``SIM_SHARING``: per strategy, fitted to pilot runs, see their comment) with a band over
+   ``SIM_GRID``. Written to
    ``predictions.json``; the summary records its SHA-256 and the time it was written, before the first real
    RL step.
 4. Real RL: per arm and seed, ``real.lab.run.run_lab`` from the shared base (GRPO; the test set and RL pool are
@@ -41,11 +42,12 @@ Stages (every output lands in ``results/real_phenomena/``):
    wrong samples that are the shortcut), H2 diversity (mean token entropy, distinct answers per problem), H3
    coverage drift (pass@K against the base), and the error types of the wrong samples.
 
-Arms: ``shortcut`` — an RL pool (class shares none / trap_right / trap_wrong 0.5 / 0.5 / 0) where every problem
-that hits 0 early ends at 0, so the shortcut is never wrong in training and GRPO should promote it and carry it
-to the trap_wrong test problems (the simulator's break-even trap_right share is about 0.9,
-``sim.shortcut.break_even_trap_right_share``); ``control`` — a pool (0.4 / 0.1 / 0.5) where it is mostly
-wrong, so GRPO should suppress it. The test set is 0.4 / 0.2 / 0.4.
+Arms: ``shortcut`` — an RL pool (class shares none / trap_right / trap_wrong 0.45 / 0.5 / 0.05) in which 91% of
+the problems that hit 0 early end at 0, so the shortcut is mostly right in training and GRPO spreads it, slowly,
+to the trap_wrong test problems; ``control`` — a pool (0.4 / 0.1 / 0.5) where it is mostly wrong, so GRPO should
+suppress it. The test set has the three classes in equal shares. The shortcut pool was chosen by a pilot search
+(``scripts/real_phenomena_search.py``, README): a pool whose zero-hitting problems all end at 0 spread the
+shortcut within 20-30 steps and pass@1 fell; at 0.83 the shortcut died out; 0.91 spread it over about 40 steps.
 """
 
 from __future__ import annotations
@@ -66,12 +68,14 @@ from common.results import RESULTS_DIR, Claim, print_claims, write_summary
 
 NAME = "real_phenomena"
 CALIB_SEED = 70_001
-# the simulator's knobs without a real counterpart, fixed before any real run: Adam learning rate (sim.train's
-# default) and the share of each strategy's learning that goes through the shared logits — the shortcut is one
-# token decision shared by every problem (0.9), the full procedure's reliability partly shared (0.5), a slip to a
-# given answer slot is specific to its problem (0: the slot labels mean nothing across problems)
-SIM_LR, SIM_SHARING = 0.05, (0.9, 0.5, 0.0)
-SIM_GRID = tuple((lr, (sh, 0.5, 0.0)) for lr in (0.02, 0.05, 0.1) for sh in (0.5, 0.9))
+# the simulator's knobs without a real counterpart, fixed before the real runs: the Adam learning rate on the
+# logits and the share of each strategy's learning that goes through the shared logits (shortcut, full procedure,
+# slips to a given answer slot: 0, the slot labels mean nothing across problems). Fitted
+# (sim.calibration.fit_dynamics, scripts/real_phenomena_search.py fit) to the per-class pass@1 and shortcut
+# trajectories of six real pilot runs (README, issue 14): best of 96 grid points, mean |error| 0.066 against 0.110
+# for the values set by hand before them (0.05, (0.9, 0.5, 0.0)), which stay in the grid.
+SIM_LR, SIM_SHARING = 0.1, (0.9, 0.1, 0.0)
+SIM_GRID = tuple((lr, sh) for lr in (0.05, 0.1, 0.2) for sh in ((0.9, 0.1, 0.0), (0.7, 0.1, 0.0), (0.9, 0.5, 0.0)))
 SIM_SMOOTHING = 0.1  # pseudo-count per available strategy in the calibrated base policy (sim.calibration)
 SPLITS = ("all", "easy", "hard", "trap_wrong")
 ABSTAIN = 10  # the no-answer slot of real.lab.task.answer_slot
@@ -81,17 +85,18 @@ ABSTAIN = 10  # the no-answer slot of real.lab.task.answer_slot
 class PhenomenaSetting:
     base: str = "scratch"
     shortcut_rate: float = 0.3
+    sft_steps: int | None = None  # the scratch base's SFT step budget (None: the lab's); it stops at the validation target
     midtrain_steps: int = 100
     midtrain_lr: float = 1e-4
-    arms: tuple = (("shortcut", (0.5, 0.5, 0.0)), ("control", (0.4, 0.1, 0.5)))
+    arms: tuple = (("shortcut", (0.45, 0.5, 0.05)), ("control", (0.4, 0.1, 0.5)))
     seeds: tuple = (0, 1, 2)
-    rl_steps: int = 60
+    rl_steps: int = 40
     batch_problems: int = 64
     n_rollouts: int = 8
     learning_rate: float = 2e-4
     checkpoint_every: int = 10
-    test_problems: int = 200
-    test_class_shares: tuple = (0.4, 0.2, 0.4)
+    test_problems: int = 240
+    test_class_shares: tuple = (1 / 3, 1 / 3, 1 / 3)
     n_eval: int = 32
     K: int = 16
     calib_samples: int = 32
@@ -101,7 +106,7 @@ class PhenomenaSetting:
     sim_grid: tuple = SIM_GRID
 
 
-FULL = PhenomenaSetting()
+FULL = PhenomenaSetting(sft_steps=2000)  # the lab's 1000 steps fell short of the validation target once (0.295 of 0.5)
 # the quick version is a smoke run of every stage, small enough for the main job: the base is the lab's quick base
 # mid-trained with the shortcut (100 steps instead of a whole SFT run), 10 RL steps of 32 problems (too short for
 # the phenomena), 80 test problems
@@ -139,7 +144,8 @@ def make_base(st: PhenomenaSetting, results: Path, out: Path, LAB, log) -> tuple
         params, _, _, _, meta = load_checkpoint(out / "base")
         log(f"real_phenomena: base model loaded from {out / 'base'}")
         return params, meta
-    cfg = lab_config(st, st.arms[0][1], st.seeds[0], LAB).replace(task={"sft_shortcut_rate": st.shortcut_rate})
+    cfg = lab_config(st, st.arms[0][1], st.seeds[0], LAB).replace(task={"sft_shortcut_rate": st.shortcut_rate},
+                                                                  sft={"steps": st.sft_steps or LAB.sft.steps})
     sets, _ = make_problem_sets(cfg)  # the experiment's test and validation prompts are removed from the SFT data
     if st.base == "scratch":
         t0 = time.perf_counter()
@@ -234,6 +240,8 @@ def realized_per_problem(problems, recs_by_ck: dict, K: int, budget: tuple) -> d
     return {"steps": cks, "pass@1": c0 / n, f"pass@{K}": np.asarray(pass_at_k(n, c0, K), np.float64),
             f"maj@{K}": maj, f"sc_gain@{K}": maj - c0 / n, "shortcut": short / n, "entropy": ent, "counts": counts,
             "union": np.asarray(union_pass_at_k(n.T, c0.T, np.full(len(cks), k_each)), np.float64),
+            "union_1": np.asarray(union_pass_at_k(n.T, c0.T, np.ones(len(cks), np.int64)), np.float64),
+            "single_1": np.asarray(pass_at_k(n, c0, len(cks)), np.float64),
             "single": np.asarray(pass_at_k(n, c0, total), np.float64)}
 
 
@@ -422,16 +430,18 @@ def run(quick: bool = False, results_dir=None, setting: PhenomenaSetting | None 
             tab[f"sc_gain_vs_greedy@{K}"] = [interval(mixed[j], wm) for j in range(len(steps))]
             rise = np.mean([r["pass@1"][-1] - r["pass@1"][0] for r in rs], axis=0)[mask]
             tab["pass@1_rise"] = interval(rise, wm)
-            # union of all checkpoints at k_each samples each vs the best single checkpoint at the same total
-            un = np.mean([r["union"] for r in rs], axis=0)[mask]
-            sg = np.stack([r["single"][:, mask] for r in rs])  # [S, C, P]
-            if mask.any():
-                ws = wm.sum(1)
-                exc_b = (wm @ un) / ws - np.mean([np.max((wm @ sg[s].T) / ws[:, None], axis=1) for s in range(len(rs))], axis=0)
-                exc = float(un.mean() - np.mean([sg[s].mean(1).max() for s in range(len(rs))]))
-                tab["union_minus_best"] = (exc, float(np.percentile(exc_b, 2.5)), float(np.percentile(exc_b, 97.5)))
-            else:
-                tab["union_minus_best"] = (float("nan"),) * 3
+            # union of all checkpoints at k_each samples each vs the best single checkpoint at the same total (the
+            # claim's budget), and at one sample each (reported beside it: the smallest matched budget)
+            for key, u_key, s_key in (("union_minus_best", "union", "single"), ("union_minus_best@1", "union_1", "single_1")):
+                un = np.mean([r[u_key] for r in rs], axis=0)[mask]
+                sg = np.stack([r[s_key][:, mask] for r in rs])  # [S, C, P]
+                if mask.any():
+                    ws = wm.sum(1)
+                    exc_b = (wm @ un) / ws - np.mean([np.max((wm @ sg[s].T) / ws[:, None], axis=1) for s in range(len(rs))], axis=0)
+                    exc = float(un.mean() - np.mean([sg[s].mean(1).max() for s in range(len(rs))]))
+                    tab[key] = (exc, float(np.percentile(exc_b, 2.5)), float(np.percentile(exc_b, 97.5)))
+                else:
+                    tab[key] = (float("nan"),) * 3
             table[arm][split] = tab
             for j, s in enumerate(steps):
                 e, lo, hi = tab[f"sc_gain@{K}"][j]
@@ -553,6 +563,59 @@ def run(quick: bool = False, results_dir=None, setting: PhenomenaSetting | None 
             "diagnosis": diagnosis, "pass_at_k": pass_at_k}
 
 
+def load_setting(folder) -> PhenomenaSetting:
+    """The :class:`PhenomenaSetting` an experiment folder (``<results>/real_phenomena``) was run with (its
+    ``setting.json``; JSON lists back to tuples)."""
+    doc = json.loads((Path(folder) / "setting.json").read_text())["setting"]
+
+    def tup(v):
+        return tuple(tup(x) for x in v) if isinstance(v, list) else v
+
+    return PhenomenaSetting(**{k: tup(v) for k, v in doc.items()})
+
+
+def dynamics_cases(folder, lab=None) -> list:
+    """The finished real runs of an experiment folder as ``sim.calibration.DynamicsCase`` s, for fitting the
+    simulator's dynamics knobs (``sim.calibration.fit_dynamics``; ``scripts/real_phenomena_search.py``): per
+    (arm, seed), the bank and policy calibrated to the arm's pool calibration, the test bank and logits
+    calibrated to the test calibration, groups = the test problems' trap classes, and the observed per-class
+    pass@1 and shortcut share at every checkpoint. ``lab``: the lab setting the folder used (default
+    ``real.lab.config.QUICK``)."""
+    from real.lab.config import QUICK as LAB_QUICK
+    from real.lab.run import make_problem_sets
+    from real.lab.task import TRAP_CLASSES, strategy_table
+    from sim.calibration import DynamicsCase, calibrated_bank, calibrated_policy
+    from sim.train import TrainConfig
+
+    folder, LAB = Path(folder), lab or LAB_QUICK
+    st = load_setting(folder)
+    test = make_problem_sets(lab_config(st, st.arms[0][1], st.seeds[0], LAB))[0]["test"]
+    ttab = strategy_table(test, _cached_records(folder / "calibration_test.jsonl", None))
+    test_bank = calibrated_bank(ttab["answers"], ABSTAIN + 1)
+    test_v = calibrated_policy(ttab["counts"], ttab["available"], smoothing=SIM_SMOOTHING).v
+    groups = np.array([TRAP_CLASSES.index(p.trap_class) for p in test])
+    tcfg = TrainConfig(n_steps=st.rl_steps, batch_size=st.batch_problems, n_rollouts=st.n_rollouts, checkpoint_every=st.checkpoint_every,
+                       advantage="grpo", optimizer="adam", learning_rate=SIM_LR)
+    cases = []
+    for arm, shares in st.arms:
+        pool = make_problem_sets(lab_config(st, shares, st.seeds[0], LAB))[0]["rl"][: st.pool_calib_problems]
+        ptab = strategy_table(pool, _cached_records(folder / f"calibration_pool_{arm}.jsonl", None))
+        bank = calibrated_bank(ptab["answers"], ABSTAIN + 1)
+        pol = calibrated_policy(ptab["counts"], ptab["available"], smoothing=SIM_SMOOTHING)
+        for seed in st.seeds:
+            f = folder / "runs" / f"{arm}_s{seed}" / "samples.jsonl"
+            if not f.is_file():
+                continue
+            by_ck: dict = {}
+            for r in _cached_records(f, None):
+                by_ck.setdefault(int(r["checkpoint"]), []).append(r)
+            real = realized_per_problem(test, by_ck, min(st.K, st.n_eval), (1, len(by_ck)))
+            labels = np.unique(groups)
+            obs = {q: np.stack([real[q][:, groups == g].mean(1) for g in labels], 1) for q in ("pass@1", "shortcut")}
+            cases.append(DynamicsCase(bank, pol, test_bank, test_v, groups, tcfg, obs["pass@1"], obs["shortcut"]))
+    return cases
+
+
 def event_study(windows: list[dict], n_perm: int = 2000, seed: int = 0) -> dict:
     """Training signals in the steps before a negative-SC checkpoint against all other checkpoints.
 
@@ -606,9 +669,12 @@ def signal_windows(signals: list[dict], steps: list[int], events: set) -> list[d
 
 
 def _cached_records(path: Path, make) -> list[dict]:
-    """Sample records from ``path`` when it exists, else ``make()`` written there atomically (JSON Lines)."""
+    """Sample records from ``path`` when it exists, else ``make()`` written there atomically (JSON Lines;
+    ``make = None``: the file must exist)."""
     if path.is_file():
         return [json.loads(line) for line in path.read_text().splitlines()]
+    if make is None:
+        raise FileNotFoundError(f"{path}: missing (the experiment folder has no such records)")
     recs = make()
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in recs))
     return recs

@@ -34,6 +34,29 @@ def test_stages_run_and_predictions_precede_rl(tmp_path):
     # greedy records: one per problem and checkpoint, at T = 0
     greedy = [json.loads(line) for line in (folder / "runs/shortcut_s0/greedy.jsonl").read_text().splitlines()]
     assert len(greedy) == 20 * 3 and {r["sample_index"] for r in greedy} == {0}
+    # the finished runs as simulator-fitting cases: one per (arm, seed), per-class trajectories read from the samples
+    from real.lab.task import TRAP_CLASSES
+    from sim.calibration import fit_dynamics
+
+    assert rp.load_setting(folder) == TINY
+    cases = rp.dynamics_cases(folder, lab=toy_run_config())
+    classes = [TRAP_CLASSES.index(c) for c in TRAP_CLASSES if c in {p.trap_class for p in _test_problems(folder)}]
+    assert len(cases) == 2 and all(c.observed_pass.shape == (3, len(classes)) for c in cases)
+    recs = [json.loads(line) for line in (folder / "runs/shortcut_s0/samples.jsonl").read_text().splitlines()]
+    last = [r for r in recs if r["checkpoint"] == 2]
+    by_class = {}
+    probs = {p.problem_id: p for p in _test_problems(folder)}
+    for r in last:
+        by_class.setdefault(TRAP_CLASSES.index(probs[r["problem_id"]].trap_class), []).append(r["correct"])
+    np.testing.assert_allclose(cases[0].observed_pass[-1], [np.mean(by_class[g]) for g in classes])
+    rows = fit_dynamics(cases, (rp.SIM_LR,), [rp.SIM_SHARING[:2] + (0.0,) * 10])
+    assert len(rows) == 1 and np.isfinite(rows[0]["error"]) and len(rows[0]["per_case"]) == 2
+
+
+def _test_problems(folder):
+    from real.lab.run import make_problem_sets
+
+    return make_problem_sets(rp.lab_config(TINY, TINY.arms[0][1], 0, toy_run_config()))[0]["test"]
 
 
 def test_interval_is_the_weighted_bootstrap_mean():

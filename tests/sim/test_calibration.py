@@ -48,3 +48,41 @@ def test_bad_bank_input_names_the_field():
         calibrated_bank(np.array([[0, 3]]), 3)
     with pytest.raises(ValueError, match="answers"):
         calibrated_bank(np.array([0.0, 1.0]), 3)
+
+
+def _case(observed_pass=None, observed_share=None):
+    from sim.calibration import DynamicsCase
+    from sim.train import TrainConfig
+
+    rng = np.random.default_rng(0)
+    P, S = 24, 4
+    answers = np.stack([rng.integers(0, 3, P), np.zeros(P, int), rng.integers(1, 3, P), rng.integers(1, 3, P)], 1)
+    counts = rng.integers(0, 6, (P, S))
+    counts[:, 1] += 1
+    bank, pol = calibrated_bank(answers, 3), calibrated_policy(counts, smoothing=0.5)
+    groups = (answers[:, 0] == 0).astype(int)  # strategy 0 right or wrong: the shortcut's two classes
+    cfg = TrainConfig(n_steps=20, batch_size=8, n_rollouts=4, checkpoint_every=10, advantage="grpo", optimizer="adam")
+    shape = (3, 2)
+    return DynamicsCase(bank, pol, bank, pol.v, groups, cfg, np.zeros(shape) if observed_pass is None else observed_pass,
+                        np.zeros(shape) if observed_share is None else observed_share)
+
+
+def test_fit_dynamics_recovers_the_knobs_that_made_the_trajectories():
+    from sim.calibration import fit_dynamics, simulate_case
+
+    true_lr, true_sharing = 0.1, (0.9, 0.2, 0.0, 0.0)
+    p, s = simulate_case(_case(), true_lr, true_sharing)
+    assert p.shape == s.shape == (3, 2) and not np.allclose(p[0], p[-1])  # the knobs move the trajectory
+    rows = fit_dynamics([_case(p, s)], (0.02, 0.1), [(0.5, 0.2, 0.0, 0.0), true_sharing, (0.9, 0.5, 0.0, 0.0)])
+    assert len(rows) == 6 and rows[0]["learning_rate"] == true_lr and rows[0]["sharing"] == list(true_sharing)
+    assert rows[0]["error"] < 1e-6 < rows[1]["error"]
+    assert [r["error"] for r in rows] == sorted(r["error"] for r in rows)
+
+
+def test_fit_dynamics_names_a_misshaped_observation():
+    from sim.calibration import fit_dynamics
+
+    with pytest.raises(ValueError, match=r"cases\[0\].observed_share"):
+        fit_dynamics([_case(observed_share=np.zeros((2, 2)))], (0.1,), [(0.5, 0.5, 0.0, 0.0)])
+    with pytest.raises(ValueError, match="cases"):
+        fit_dynamics([], (0.1,), [(0.5, 0.5, 0.0, 0.0)])
