@@ -383,7 +383,8 @@ def run(quick: bool = False, results_dir=None, setting: PhenomenaSetting | None 
                 if not started.is_file():
                     atomic_write_json(started, {"time": time.time()})
                 first_rl = json.loads(started.read_text())["time"]
-            run_lab(d, cfg, on_stale="replace", analyze=False, log=lambda *a: None)
+            if not _finished_run(d, cfg):  # a finished run is read back, not re-entered (run_lab evaluates every checkpoint again)
+                run_lab(d, cfg, on_stale="replace", analyze=False, log=lambda *a: None)
             recs = [json.loads(line) for line in (d / "samples.jsonl").read_text().splitlines()]
             by_ck = {}
             for r in recs:
@@ -666,6 +667,15 @@ def signal_windows(signals: list[dict], steps: list[int], events: set) -> list[d
                 w[k] = float(np.mean(vals))
         out.append(w)
     return out
+
+
+def _finished_run(folder: Path, cfg) -> bool:
+    """Whether ``folder`` holds a finished lab run of ``cfg``: ``run.json`` (written last, atomically) of the same
+    setting, and its sample records."""
+    f = folder / "run.json"
+    if not (f.is_file() and (folder / "samples.jsonl").is_file()):
+        return False
+    return json.loads(f.read_text()).get("setting") == json.loads(json.dumps(cfg.to_dict()))
 
 
 def _cached_records(path: Path, make) -> list[dict]:

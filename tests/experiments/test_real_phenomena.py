@@ -3,8 +3,10 @@ runs with greedy decoding, comparison, diagnosis), outputs follow the results co
 realized estimators match direct computations."""
 
 import json
+from pathlib import Path
 
 import numpy as np
+import pytest
 from helpers import check_summary, toy_run_config
 
 from experiments import real_phenomena as rp
@@ -14,7 +16,7 @@ TINY = rp.PhenomenaSetting(midtrain_steps=3, seeds=(0,), rl_steps=2, batch_probl
                            sim_grid=((rp.SIM_LR, rp.SIM_SHARING),))
 
 
-def test_stages_run_and_predictions_precede_rl(tmp_path):
+def test_stages_run_and_predictions_precede_rl(tmp_path, monkeypatch):
     out = rp.run(results_dir=tmp_path, setting=TINY, lab=toy_run_config(), log=lambda m: None)
     folder = tmp_path / rp.NAME
     for f in ("summary.json", "predictions.json", "trajectories.csv", "trajectories.png", "diagnosis.json", "base/config.json",
@@ -51,6 +53,23 @@ def test_stages_run_and_predictions_precede_rl(tmp_path):
     np.testing.assert_allclose(cases[0].observed_pass[-1], [np.mean(by_class[g]) for g in classes])
     rows = fit_dynamics(cases, (rp.SIM_LR,), [rp.SIM_SHARING[:2] + (0.0,) * 10])
     assert len(rows) == 1 and np.isfinite(rows[0]["error"]) and len(rows[0]["per_case"]) == 2
+    # resuming a finished study reads its runs back without re-entering them; an interrupted run (no run.json) is
+    import real.lab.run as lab_run
+
+    calls = []
+    monkeypatch.setattr(lab_run, "run_lab", lambda d, *a, **k: calls.append(Path(d).name))
+    again = rp.run(results_dir=tmp_path, setting=TINY, lab=toy_run_config(), log=lambda m: None)
+    assert calls == [] and again["claims"] == out["claims"]
+    (folder / "runs" / "control_s0" / "run.json").unlink()
+
+    def entered(d, *a, **k):
+        calls.append(Path(d).name)
+        raise RuntimeError("entered")
+
+    monkeypatch.setattr(lab_run, "run_lab", entered)
+    with pytest.raises(RuntimeError, match="entered"):
+        rp.run(results_dir=tmp_path, setting=TINY, lab=toy_run_config(), log=lambda m: None)
+    assert calls == ["control_s0"]
 
 
 def _test_problems(folder):
