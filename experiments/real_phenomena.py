@@ -264,10 +264,9 @@ def run(quick: bool = False, results_dir=None, setting: PhenomenaSetting | None 
     from real.lab.config import QUICK as LAB_QUICK
     from real.lab.run import claim_run_folder, make_problem_sets, run_lab
     from real.lab.task import ERROR_TYPES, STRATEGIES, classify_completion, strategy_table
-    from sim.calibration import calibrated_bank, calibrated_policy
     from sim.metrics import answer_probs
     from sim.policy import logits
-    from sim.train import TrainConfig, make_run
+    from sim.train import make_run
     from theory.passk import pass_at_k
 
     st = setting or (QUICK if quick else FULL)
@@ -322,12 +321,10 @@ def run(quick: bool = False, results_dir=None, setting: PhenomenaSetting | None 
     n_ck = st.rl_steps // st.checkpoint_every + 1
     k_each = max(1, st.n_eval // n_ck)
     budget = (k_each, k_each * n_ck)
-    test_bank = calibrated_bank(test_tab["answers"], ABSTAIN + 1)
-    test_pol = calibrated_policy(test_tab["counts"], test_tab["available"], smoothing=SIM_SMOOTHING)
+    test_bank, test_pol = calibrated_pair(test_tab)
     base_ap = np.asarray(answer_probs(logits(test_pol), test_bank, 1.0), np.float64)
     predictions = {"made_at": None, "budget": {"k_each": k_each, "total": budget[1], "checkpoints": n_ck}, "arms": {}}
-    tcfg = TrainConfig(n_steps=st.rl_steps, batch_size=st.batch_problems, n_rollouts=st.n_rollouts, checkpoint_every=st.checkpoint_every,
-                       advantage="grpo", optimizer="adam", learning_rate=SIM_LR)
+    tcfg = sim_train_config(st)
     import jax.numpy as jnp
 
     def evaluate(policy, hyper):
@@ -337,8 +334,7 @@ def run(quick: bool = False, results_dir=None, setting: PhenomenaSetting | None 
     runner = jax.jit(make_run(tcfg, evaluate=evaluate))
     for arm, _ in st.arms:
         pool, tab = pools[arm]
-        bank = calibrated_bank(tab["answers"], ABSTAIN + 1)
-        pol = calibrated_policy(tab["counts"], tab["available"], smoothing=SIM_SMOOTHING)
+        bank, pol = calibrated_pair(tab)
         arm_pred = {}
         for lr, sharing in st.sim_grid:
             dt = tcfg.hyper().sharing.dtype
@@ -385,10 +381,7 @@ def run(quick: bool = False, results_dir=None, setting: PhenomenaSetting | None 
                 first_rl = json.loads(started.read_text())["time"]
             if not _finished_run(d, cfg):  # a finished run is read back, not re-entered (run_lab evaluates every checkpoint again)
                 run_lab(d, cfg, on_stale="replace", analyze=False, log=lambda *a: None)
-            recs = [json.loads(line) for line in (d / "samples.jsonl").read_text().splitlines()]
-            by_ck = {}
-            for r in recs:
-                by_ck.setdefault(int(r["checkpoint"]), []).append(r)
+            by_ck = records_by_checkpoint(d / "samples.jsonl")
             greedy_f = d / "greedy.jsonl"
             if greedy_f.is_file():
                 greedy = [json.loads(line) for line in greedy_f.read_text().splitlines()]
@@ -564,6 +557,31 @@ def run(quick: bool = False, results_dir=None, setting: PhenomenaSetting | None 
             "diagnosis": diagnosis, "pass_at_k": pass_at_k}
 
 
+def sim_train_config(st: PhenomenaSetting):
+    """The simulator's ``sim.train.TrainConfig`` for a setting: the real runs' batch, rollouts, steps and checkpoints,
+    GRPO with Adam at ``SIM_LR`` (the grid replaces the learning rate and sharing per run)."""
+    from sim.train import TrainConfig
+
+    return TrainConfig(n_steps=st.rl_steps, batch_size=st.batch_problems, n_rollouts=st.n_rollouts, checkpoint_every=st.checkpoint_every,
+                       advantage="grpo", optimizer="adam", learning_rate=SIM_LR)
+
+
+def calibrated_pair(tab: dict) -> tuple:
+    """(bank, policy) of the simulator calibrated to a ``real.lab.task.strategy_table`` (``sim.calibration``; answer
+    slots 0..``ABSTAIN``, smoothing ``SIM_SMOOTHING``)."""
+    from sim.calibration import calibrated_bank, calibrated_policy
+
+    return calibrated_bank(tab["answers"], ABSTAIN + 1), calibrated_policy(tab["counts"], tab["available"], smoothing=SIM_SMOOTHING)
+
+
+def records_by_checkpoint(path: Path) -> dict:
+    """A run's sample records (JSON Lines at ``path``, which must exist) grouped by their ``checkpoint`` (int keys)."""
+    by_ck: dict = {}
+    for r in _cached_records(Path(path), None):
+        by_ck.setdefault(int(r["checkpoint"]), []).append(r)
+    return by_ck
+
+
 def load_setting(folder) -> PhenomenaSetting:
     """The :class:`PhenomenaSetting` an experiment folder (``<results>/real_phenomena``) was run with (its
     ``setting.json``; JSON lists back to tuples)."""
@@ -585,35 +603,29 @@ def dynamics_cases(folder, lab=None) -> list:
     from real.lab.config import QUICK as LAB_QUICK
     from real.lab.run import make_problem_sets
     from real.lab.task import TRAP_CLASSES, strategy_table
-    from sim.calibration import DynamicsCase, calibrated_bank, calibrated_policy
-    from sim.train import TrainConfig
+    from sim.calibration import DynamicsCase
 
     folder, LAB = Path(folder), lab or LAB_QUICK
     st = load_setting(folder)
     test = make_problem_sets(lab_config(st, st.arms[0][1], st.seeds[0], LAB))[0]["test"]
     ttab = strategy_table(test, _cached_records(folder / "calibration_test.jsonl", None))
-    test_bank = calibrated_bank(ttab["answers"], ABSTAIN + 1)
-    test_v = calibrated_policy(ttab["counts"], ttab["available"], smoothing=SIM_SMOOTHING).v
+    test_bank, test_pol = calibrated_pair(ttab)
     groups = np.array([TRAP_CLASSES.index(p.trap_class) for p in test])
-    tcfg = TrainConfig(n_steps=st.rl_steps, batch_size=st.batch_problems, n_rollouts=st.n_rollouts, checkpoint_every=st.checkpoint_every,
-                       advantage="grpo", optimizer="adam", learning_rate=SIM_LR)
+    tcfg = sim_train_config(st)
     cases = []
     for arm, shares in st.arms:
         pool = make_problem_sets(lab_config(st, shares, st.seeds[0], LAB))[0]["rl"][: st.pool_calib_problems]
         ptab = strategy_table(pool, _cached_records(folder / f"calibration_pool_{arm}.jsonl", None))
-        bank = calibrated_bank(ptab["answers"], ABSTAIN + 1)
-        pol = calibrated_policy(ptab["counts"], ptab["available"], smoothing=SIM_SMOOTHING)
+        bank, pol = calibrated_pair(ptab)
         for seed in st.seeds:
             f = folder / "runs" / f"{arm}_s{seed}" / "samples.jsonl"
             if not f.is_file():
                 continue
-            by_ck: dict = {}
-            for r in _cached_records(f, None):
-                by_ck.setdefault(int(r["checkpoint"]), []).append(r)
+            by_ck = records_by_checkpoint(f)
             real = realized_per_problem(test, by_ck, min(st.K, st.n_eval), (1, len(by_ck)))
             labels = np.unique(groups)
             obs = {q: np.stack([real[q][:, groups == g].mean(1) for g in labels], 1) for q in ("pass@1", "shortcut")}
-            cases.append(DynamicsCase(bank, pol, test_bank, test_v, groups, tcfg, obs["pass@1"], obs["shortcut"]))
+            cases.append(DynamicsCase(bank, pol, test_bank, test_pol.v, groups, tcfg, obs["pass@1"], obs["shortcut"]))
     return cases
 
 

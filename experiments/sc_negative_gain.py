@@ -546,24 +546,26 @@ def coverage_rotation(ap: np.ndarray, mask: np.ndarray, k: int = SC_COVER_K, J: 
             "best_checkpoint": int(idx[int(np.argmax(singles))]), "union_minus_best": union - float(singles.max())}
 
 
+def _lowest_hard_sc(tr: dict, checkpoints: np.ndarray) -> tuple[int, float]:
+    """(checkpoint, value) of the smallest hard-split SC gain@K_MAIN among ``checkpoints``; (-1, nan) when there are none."""
+    if checkpoints.size == 0:
+        return -1, float("nan")
+    t = int(checkpoints[np.argmin(tr["hard"][f"sc@{K_MAIN}"][checkpoints])])
+    return t, float(tr["hard"][f"sc@{K_MAIN}"][t])
+
+
 def dip_of(tr: dict) -> tuple[int, float]:
     """(checkpoint, value) of the smallest hard-split SC gain@K_MAIN among checkpoints where overall pass@1 rose >= RISE_MIN."""
     p1 = tr["all"]["pass1"]
     risen = np.flatnonzero(p1 - p1[0] >= RISE_MIN)
-    if risen.size == 0:
-        return -1, float("nan")
-    t = int(risen[np.argmin(tr["hard"][f"sc@{K_MAIN}"][risen])])
-    return t, float(tr["hard"][f"sc@{K_MAIN}"][t])
+    return _lowest_hard_sc(tr, risen)
 
 
 def dip_while_rising(tr: dict) -> tuple[int, float]:
     """Like ``dip_of`` but only over checkpoints where overall pass@1 is also at its running maximum (still rising)."""
     p1 = tr["all"]["pass1"]
     ok = np.flatnonzero((p1 - p1[0] >= RISE_MIN) & (p1 >= np.maximum.accumulate(p1) - 1e-12))
-    if ok.size == 0:
-        return -1, float("nan")
-    t = int(ok[np.argmin(tr["hard"][f"sc@{K_MAIN}"][ok])])
-    return t, float(tr["hard"][f"sc@{K_MAIN}"][t])
+    return _lowest_hard_sc(tr, ok)
 
 
 def dip_with_hard_rise(tr: dict) -> tuple[int, float]:
@@ -571,10 +573,7 @@ def dip_with_hard_rise(tr: dict) -> tuple[int, float]:
     has risen by >= RISEN_AT over the base (negative SC gain while pass@1 rose, within the split)."""
     p1 = tr["hard"]["pass1"]
     ok = np.flatnonzero(p1 - p1[0] >= RISEN_AT)
-    if ok.size == 0:
-        return -1, float("nan")
-    t = int(ok[np.argmin(tr["hard"][f"sc@{K_MAIN}"][ok])])
-    return t, float(tr["hard"][f"sc@{K_MAIN}"][t])
+    return _lowest_hard_sc(tr, ok)
 
 
 def strategy_shares(z: np.ndarray, mask: np.ndarray) -> list[float]:

@@ -34,24 +34,23 @@ import time
 from pathlib import Path
 
 
-def _int_list(text: str) -> list[int]:
+def _number_list(text: str, kind, what: str, low, bound: str) -> list:
+    """Comma-separated numbers of type ``kind`` (each >= ``low``), else an argparse error naming the text."""
     try:
-        out = [int(x) for x in text.split(",") if x.strip()]
+        out = [kind(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-    if not out or min(out) < 1:
-        raise argparse.ArgumentTypeError(f"expected integers >= 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected comma-separated {what}, got {text!r}") from None
+    if not out or min(out) < low:
+        raise argparse.ArgumentTypeError(f"expected {bound}, got {text!r}")
     return out
+
+
+def _int_list(text: str) -> list[int]:
+    return _number_list(text, int, "integers", 1, "integers >= 1")
 
 
 def _float_list(text: str) -> list[float]:
-    try:
-        out = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if not out or min(out) < 0:
-        raise argparse.ArgumentTypeError(f"expected numbers >= 0 (0 = greedy), got {text!r}")
-    return out
+    return _number_list(text, float, "numbers", 0, "numbers >= 0 (0 = greedy)")
 
 
 def _add_import_args(p: argparse.ArgumentParser) -> None:

@@ -60,9 +60,7 @@ def report(folder: Path, B: int = 400) -> None:
     test = make_problem_sets(rp.lab_config(st, st.arms[0][1], seed, LAB))[0]["test"]
     cc = rp.slot_counts(test, rp._cached_records(d / "calibration_test.jsonl", None))
     hard = cc[:, 0] / cc.sum(1) < 0.5
-    by_ck: dict = {}
-    for r in rp._cached_records(d / "runs" / f"{arm}_s{seed}" / "samples.jsonl", None):
-        by_ck.setdefault(int(r["checkpoint"]), []).append(r)
+    by_ck = rp.records_by_checkpoint(d / "runs" / f"{arm}_s{seed}" / "samples.jsonl")
     real = rp.realized_per_problem(test, by_ck, st.K, (1, len(by_ck)))
     cls = np.array([p.trap_class for p in test])
     idx = {c: np.flatnonzero(cls == c) for c in ("none", "trap_right", "trap_wrong")}

@@ -103,7 +103,7 @@ def simulate_case(case: DynamicsCase, learning_rate: float, sharing, seed: int =
     cfg = case.config
     v = jnp.asarray(case.test_v)
     cache = {} if _cache is None else _cache
-    key = (cfg, id(case.test_bank), v.shape)
+    key = (cfg, id(case.test_bank), id(case.test_v))  # the compiled run closes over this case's test data
     if key not in cache:
         def evaluate(policy, hyper):
             z = policy.u[None, :] + v
