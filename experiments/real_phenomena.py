@@ -65,6 +65,7 @@ import numpy as np
 from common.atomic import atomic_write_json, atomic_write_text
 from common.bootstrap import bootstrap_weights
 from common.results import RESULTS_DIR, Claim, print_claims, write_summary
+from real.logs.event_study import event_study, signal_windows
 
 NAME = "real_phenomena"
 CALIB_SEED = 70_001
@@ -106,12 +107,19 @@ class PhenomenaSetting:
     sim_grid: tuple = SIM_GRID
 
 
-FULL = PhenomenaSetting(sft_steps=2000)  # the lab's 1000 steps fell short of the validation target once (0.295 of 0.5)
-# the quick version is a smoke run of every stage, small enough for the main job: the base is the lab's quick base
-# mid-trained with the shortcut (100 steps instead of a whole SFT run), 10 RL steps of 32 problems (too short for
-# the phenomena), 80 test problems
-QUICK = dataclasses.replace(FULL, base="midtrain", seeds=(0,), rl_steps=10, batch_problems=32, checkpoint_every=5, test_problems=80, n_eval=16,
-                            K=8, calib_samples=16, pool_calib_problems=64, n_boot=400)
+# the full study's setting, chosen on the pilots (README, issue 14) before its own base and seeds exist: the base
+# taught the shortcut at rate 0.2 (its none class still learns under GRPO, so pass@1 can rise while the shortcut
+# spreads); a hard-leaning test set, 60% of it trap_wrong problems (none, trap_right, trap_wrong = 0.25, 0.15, 0.6),
+# the class where the shortcut is consistently wrong, as AIME is where heuristics fail; 30 steps (the rate-0.2
+# pilot's hard-split SC gain, reweighted to this mix, was -0.026 (upper bound -0.001) at step 30 with the rise
+# +0.027 (lower bound -0.004), one seed); 360 test problems for tighter intervals. sft_steps: the lab's 1000 steps
+# fell short of the validation target once (0.295 of 0.5)
+FULL = PhenomenaSetting(sft_steps=2000, shortcut_rate=0.2, test_class_shares=(0.25, 0.15, 0.6), test_problems=360, rl_steps=30)
+# the quick version is a smoke run of every stage, small enough for the main job (about a minute): the base is the
+# lab's quick base mid-trained with the shortcut (50 steps instead of a whole SFT run), 6 RL steps of 32 problems
+# (far too short for the phenomena), 60 test problems
+QUICK = dataclasses.replace(FULL, base="midtrain", midtrain_steps=50, seeds=(0,), rl_steps=6, batch_problems=32, checkpoint_every=3,
+                            test_problems=60, n_eval=16, K=8, calib_samples=8, pool_calib_problems=32, n_boot=200)
 
 
 # ------------------------------------------------------------------------------------------------ stages
@@ -627,58 +635,6 @@ def dynamics_cases(folder, lab=None) -> list:
             obs = {q: np.stack([real[q][:, groups == g].mean(1) for g in labels], 1) for q in ("pass@1", "shortcut")}
             cases.append(DynamicsCase(bank, pol, test_bank, test_pol.v, groups, tcfg, obs["pass@1"], obs["shortcut"]))
     return cases
-
-
-def event_study(windows: list[dict], n_perm: int = 2000, seed: int = 0) -> dict:
-    """Training signals in the steps before a negative-SC checkpoint against all other checkpoints.
-
-    ``windows``: one dict per (run, checkpoint > 0) with ``event`` (bool: the checkpoint has negative SC gain), an
-    optional ``stratum`` (e.g. the arm) and the mean of every numeric training signal (``real.lab.signals``) over the
-    RL steps since the previous checkpoint. Per signal: the mean over event windows, over the others, their
-    difference, and a two-sided permutation p-value with labels shuffled *within* strata (``n_perm`` times, NumPy
-    generator ``seed``; p = (1 + #{|d_perm| >= |d|}) / (1 + n_perm), Phipson and Smyth 2010): permuting within an
-    arm keeps a difference between arms from passing for a difference before events. A stratum without both
-    kinds of window carries no information and is left out. Signals missing in a window are left out of that
-    signal's test."""
-    strata = np.array([str(w.get("stratum", "")) for w in windows])
-    y = np.array([w["event"] for w in windows], bool)
-    informative = np.array([y[strata == g].any() and not y[strata == g].all() for g in strata], bool) if len(y) else y
-    out = {"n_event_windows": int(y.sum()), "n_other_windows": int((~y).sum()),
-           "n_informative_windows": int(informative.sum()), "signals": {}}
-    keys = sorted({k for w in windows for k, v in w.items()
-                   if k not in ("event", "stratum") and isinstance(v, (int, float)) and not isinstance(v, bool)})
-    rng = np.random.default_rng(seed)
-    for k in keys:
-        x = np.array([w.get(k, np.nan) for w in windows], np.float64)
-        ok = np.isfinite(x) & informative
-        if ok.sum() < 3 or not y[ok].any() or y[ok].all():
-            continue
-        xs, ys, gs = x[ok], y[ok], strata[ok]
-        d = xs[ys].mean() - xs[~ys].mean()
-        yp = np.repeat(ys[None], n_perm, axis=0)
-        for g in np.unique(gs):  # shuffle the labels within each stratum
-            idx = np.flatnonzero(gs == g)
-            yp[:, idx] = ys[idx][np.argsort(rng.random((n_perm, idx.size)), axis=1)]
-        dp = (yp * xs).sum(1) / yp.sum(1) - (~yp * xs).sum(1) / (~yp).sum(1)
-        out["signals"][k] = {"event_mean": float(xs[ys].mean()), "other_mean": float(xs[~ys].mean()), "difference": float(d),
-                             "p_value": float((1 + np.sum(np.abs(dp) >= abs(d) - 1e-12)) / (1 + n_perm))}
-    return out
-
-
-def signal_windows(signals: list[dict], steps: list[int], events: set) -> list[dict]:
-    """Per checkpoint step s > 0: the mean of each numeric signal over RL steps (previous checkpoint, s], and
-    ``event`` = s in ``events``."""
-    out = []
-    for a, b in zip(steps[:-1], steps[1:]):
-        rows = [r for r in signals if a < r["step"] <= b]
-        w = {"event": b in events, "checkpoint": b}
-        for k in {k for r in rows for k in r}:
-            vals = [r[k] for r in rows if isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool)]
-            vals = [v for v in vals if np.isfinite(v)]
-            if vals and k not in ("step", "checkpoint"):
-                w[k] = float(np.mean(vals))
-        out.append(w)
-    return out
 
 
 def _finished_run(folder: Path, cfg) -> bool:

@@ -64,13 +64,21 @@ uncorrected Jaccard / gains / losses of the full-budget solved sets (c > 0 at un
 Beta(α, β) per checkpoint (``theory.passk.fit_zero_inflated_beta_binomial``), and ``pooled`` — p ~
 Beta(α, β_checkpoint) with α shared by every checkpoint's subsample (``fit_pooled_beta_binomial``); both
 predict the per-problem posterior pass@k (``theory.passk.posterior_pass_at_k``) averaged over the problem set.
+  Deconvolution priors (Efron 2016, g-modeling), same subsamples: ``deconvolution`` — a discrete prior on 201 values
+of p logit-spaced over [1e-6, 1 − 1e-6], log masses a natural spline in logit p (``df`` columns) fitted per
+checkpoint by marginal likelihood with Efron's penalty c0 ||a|| (``theory.passk.select_deconvolution_prior``), df ∈
+{3, 5, 7} and c0 ∈ {0.1, 1, 10} chosen per fit by 2-fold held-out likelihood of each problem's own subsampled
+samples split in halves (the targets are never seen); ``deconvolution_pooled`` — one such shape for every
+checkpoint, shifted per checkpoint in logit p (the Rasch model's marginal; ``fit_pooled_deconvolution_prior``,
+Efron's defaults df = 5, c0 = 1, the penalty on the shape's and the shifts' coefficients). Both predict
+Σ_j w_ij [1 − (1 − p_j)^k] with w_i the discrete posterior (``theory.passk.deconvolution_pass_at_k``).
   Crossing use case: pairs of checkpoints whose measured curves cross (A above B at the two smallest k of the grid, 1 and 2, below by
 ≥ 0.03 at the largest k compared, ≥ 20 problems with n ≥ k in both; quick: among its 12 checkpoints) get
 their measured crossing k beside the one predicted from 128 samples per problem by each pass@k model; and a
 synthetic pair with known truth ("base" p ~ Beta(0.25, 4) vs "rl": 45% unsolvable, else Beta(3, 4)).
 
 Claims. Thresholds are natural nulls (ratio 1, sign 0) except claim 4, whose tolerance 0.05 is the one
-an earlier version of this experiment stated at k = 1024 before its first run, and claims 7-12, whose
+an earlier version of this experiment stated at k = 1024 before its first run, and claims 7-16, whose
 thresholds are the targets issue 14 stated before these models were run.
   1. GSM8K: the best predictor (smallest mean |error|, named) beats the plug-in: value = its mean |error|
      / the plug-in's, threshold 1.
@@ -91,6 +99,8 @@ thresholds are the targets issue 14 stated before these models were run.
   9-10. Pythia: the zero-inflated model from m = 128 predicts pass@10^3 (pass@10^4) within 0.03 (0.06):
      value = mean |error| (reach set, checkpoints with some success × subsamples).
   11-12. The same for the pooled-shape model.
+  13-14. The same for the per-checkpoint deconvolution prior; 15-16. for the pooled deconvolution prior (the
+     thresholds of claims 9-12, unchanged).
 """
 
 from __future__ import annotations
@@ -129,6 +139,9 @@ PYTHIA_KS = (1, 10, 100, 1000, 10000)
 PYTHIA_TOL = 0.05
 PASSK_TOL_1E3, PASSK_TOL_1E4 = 0.03, 0.06  # new claims (issue 14): the new pass@k predictors at k = 10^3, 10^4
 PYTHIA_REPEATS = 5  # subsamples per checkpoint in full mode (quick: 1)
+PASSK_NEW_MODELS = ("zero_inflated", "pooled", "deconvolution", "deconvolution_pooled")  # rows' "predicted_<name>"
+CROSS_MODELS = ("beta_binomial", "zero_inflated", "pooled", "deconvolution", "deconvolution_pooled")
+DECONV_POOLED_DF, DECONV_POOLED_C0 = 5, 1.0  # Efron 2016's defaults (deconvolveR: pDegree = 5, c0 = 1) for the pooled fit
 CHURN_K = 64
 
 
@@ -348,11 +361,9 @@ def _subsample(n: np.ndarray, c: np.ndarray, m: int, rng) -> np.ndarray:
     return np.where(n == m, c, c_sub)
 
 
-def _pooled_fits(table, seed: int, n_repeats: int) -> dict:
-    """(m, repeat) -> the pooled-shape fit (``theory.passk.fit_pooled_beta_binomial``) over every checkpoint's
-    subsample (each drawn exactly as in ``_extrapolate``: rng = default_rng([seed, 7 | 8, checkpoint, repeat]))."""
-    from theory.passk import fit_pooled_beta_binomial
-
+def _pooled_subsample_fits(table, seed: int, n_repeats: int, fit) -> dict:
+    """(m, repeat) -> ``fit(n, c, groups)`` over every checkpoint's subsample (each drawn exactly as in
+    ``_extrapolate``: rng = default_rng([seed, 7 | 8, checkpoint, repeat])), groups = checkpoint indices."""
     out = {}
     for m, rep in itertools.product((PYTHIA_M, PYTHIA_M_LARGE), range(n_repeats)):
         nn, cc, gg = [], [], []
@@ -366,10 +377,28 @@ def _pooled_fits(table, seed: int, n_repeats: int) -> dict:
             gg.append(np.full(len(n), ci))
         if nn:
             try:
-                out[m, rep] = fit_pooled_beta_binomial(np.concatenate(nn), np.concatenate(cc), np.concatenate(gg))
+                out[m, rep] = fit(np.concatenate(nn), np.concatenate(cc), np.concatenate(gg))
             except ValueError:  # every subsample without a success
                 pass
     return out
+
+
+def _pooled_fits(table, seed: int, n_repeats: int) -> dict:
+    """(m, repeat) -> the pooled-shape fit (``theory.passk.fit_pooled_beta_binomial``) over every checkpoint's
+    subsample."""
+    from theory.passk import fit_pooled_beta_binomial
+
+    return _pooled_subsample_fits(table, seed, n_repeats, fit_pooled_beta_binomial)
+
+
+def _pooled_deconvolution_fits(table, seed: int, n_repeats: int) -> dict:
+    """(m, repeat) -> the pooled deconvolution prior (``theory.passk.fit_pooled_deconvolution_prior``: one spline
+    log density over logit p shared by every checkpoint, shifted per checkpoint; Efron's default df = 5, c0 = 1)
+    over the same subsamples as ``_pooled_fits``."""
+    from theory.passk import fit_pooled_deconvolution_prior
+
+    return _pooled_subsample_fits(table, seed, n_repeats,
+                                  lambda n, c, g: fit_pooled_deconvolution_prior(n, c, g, df=DECONV_POOLED_DF, c0=DECONV_POOLED_C0))
 
 
 def _extrapolate(n: np.ndarray, c: np.ndarray, m: int, rng) -> dict:
@@ -392,10 +421,16 @@ def pythia_extrapolation(table, seed: int, checkpoints, n_repeats: int = 1) -> d
     claim's), the zero-inflated one ("predicted_zero_inflated": p ~ π₀ δ₀ + (1 − π₀) Beta(α, β) fitted per
     checkpoint) and the pooled-shape one ("predicted_pooled": p ~ Beta(α, β_checkpoint), α shared by every
     checkpoint's subsample), each the mean over the problem set of the per-problem posterior pass@k
-    (``theory.passk.posterior_pass_at_k``), against the unbiased pass@k on all samples."""
-    from theory.passk import fit_zero_inflated_beta_binomial, pass_at_k, posterior_pass_at_k
+    (``theory.passk.posterior_pass_at_k``), and the two deconvolution priors (Efron 2016): "predicted_deconvolution"
+    (per checkpoint, df and c0 chosen by 2-fold held-out likelihood on the subsample,
+    ``theory.passk.select_deconvolution_prior`` with seed (seed, checkpoint, repeat, m)) and
+    "predicted_deconvolution_pooled" (one shape shifted per checkpoint), each the mean of
+    ``theory.passk.deconvolution_pass_at_k``; all against the unbiased pass@k on all samples."""
+    from theory.passk import deconvolution_pass_at_k, fit_zero_inflated_beta_binomial, pass_at_k, posterior_pass_at_k, select_deconvolution_prior
 
     pooled = _pooled_fits(table, seed, n_repeats)
+    pooled_dc = _pooled_deconvolution_fits(table, seed, n_repeats)
+    deconv_fits = {}
     rows, trivial = [], []
     for ci in checkpoints:
         ck = table.checkpoints[ci]
@@ -412,6 +447,10 @@ def pythia_extrapolation(table, seed: int, checkpoints, n_repeats: int = 1) -> d
             zi = None if ex["degenerate"] else fit_zero_inflated_beta_binomial(np.full(len(n), m), cs)
             pf = pooled.get((m, rep))
             pb = float("nan") if pf is None or ex["degenerate"] else pf.beta_of(ci)
+            dc = None if ex["degenerate"] else select_deconvolution_prior(np.full(len(n), m), cs, seed=(seed, ci, rep, m))
+            deconv_fits[ci, m, rep] = dc
+            pd = pooled_dc.get((m, rep))
+            gd = None if pd is None or ex["degenerate"] or ci not in pd.groups or not np.all(np.isfinite(pd.prior_of(ci))) else pd.prior_of(ci)
             for k in PYTHIA_KS:
                 for problem_set in ("common", "reach"):
                     use = np.ones(len(n), bool) if problem_set == "common" else n >= k
@@ -428,13 +467,19 @@ def pythia_extrapolation(table, seed: int, checkpoints, n_repeats: int = 1) -> d
                                  "zi_beta": None if zi is None else zi.beta,
                                  "predicted_pooled": 0.0 if not np.isfinite(pb) else
                                  float(np.mean(posterior_pass_at_k(m, cs[use], k, 0.0, pf.alpha, pb))),
-                                 "pooled_alpha": None if pf is None else pf.alpha, "pooled_beta": None if not np.isfinite(pb) else pb})
-    return {"rows": rows, "no_success_at_all": trivial, "pooled": pooled}
+                                 "pooled_alpha": None if pf is None else pf.alpha, "pooled_beta": None if not np.isfinite(pb) else pb,
+                                 "predicted_deconvolution": 0.0 if dc is None else
+                                 float(np.mean(deconvolution_pass_at_k(m, cs[use], k, dc.grid, dc.g))),
+                                 "deconv_df": None if dc is None else dc.df, "deconv_c0": None if dc is None else dc.c0,
+                                 "predicted_deconvolution_pooled": 0.0 if gd is None else
+                                 float(np.mean(deconvolution_pass_at_k(m, cs[use], k, pd.grid, gd))),
+                                 "deconv_pooled_shift": None if gd is None else pd.shift[pd.groups.index(ci)]})
+    return {"rows": rows, "no_success_at_all": trivial, "pooled": pooled, "pooled_deconvolution": pooled_dc, "deconvolution": deconv_fits}
 
 
 def summarize_pythia(rows: list[dict], key: str = "predicted") -> dict:
     """Mean |error|, bias, … of the prediction ``key`` ("predicted": beta-binomial; "predicted_zero_inflated",
-    "predicted_pooled") per (m, problem set, k)."""
+    "predicted_pooled", "predicted_deconvolution", "predicted_deconvolution_pooled") per (m, problem set, k)."""
     out = {}
     for m in (PYTHIA_M, PYTHIA_M_LARGE):
         for ps in ("common", "reach"):
@@ -469,16 +514,23 @@ def _crossing(diff: np.ndarray, ks) -> int | None:
 
 
 def _posterior_curves(n_sub: int, c_sub: np.ndarray, ks, fits: dict) -> dict:
-    """Per model: the per-problem posterior pass@k [len(ks), P] from c_sub of n_sub samples (None when degenerate)."""
-    from theory.passk import posterior_pass_at_k
+    """Per model: the per-problem posterior pass@k [len(ks), P] from c_sub of n_sub samples (None when degenerate).
+    A fit is (π₀, α, β) of the (zero-inflated) beta-binomial, or {"grid", "g"}: a discrete deconvolution prior."""
+    from theory.passk import deconvolution_pass_at_k, posterior_pass_at_k
 
     out = {}
+    kk = np.asarray(ks)[:, None]
     for name, f in fits.items():
-        out[name] = None if f is None else np.asarray(posterior_pass_at_k(n_sub, c_sub[None, :], np.asarray(ks)[:, None], *f), np.float64)
+        if f is None:
+            out[name] = None
+        elif isinstance(f, dict):
+            out[name] = np.asarray(deconvolution_pass_at_k(n_sub, c_sub[None, :], kk, f["grid"], f["g"]), np.float64)
+        else:
+            out[name] = np.asarray(posterior_pass_at_k(n_sub, c_sub[None, :], kk, *f), np.float64)
     return out
 
 
-def pythia_crossings(table, seed: int, pooled: dict, checkpoints=None) -> dict:
+def pythia_crossings(table, seed: int, pooled: dict, checkpoints=None, deconvolution=None, pooled_deconvolution=None) -> dict:
     """The use case "predict from few samples where one pass@k curve overtakes another", on Pythia pairs.
 
     Pairs (A, B) of checkpoints with some success whose *measured* curves (unbiased pass@k on all samples,
@@ -486,15 +538,19 @@ def pythia_crossings(table, seed: int, pooled: dict, checkpoints=None) -> dict:
     ≥ 0.03 at the largest k compared. For each, the crossing k (first k of ``CROSS_KS`` with A below B)
     measured and predicted from m = 128 subsampled samples per problem (repeat 0, the same subsamples as the
     extrapolation) by each pass@k model (the same problem set at each k). ``checkpoints``: the indices
-    considered (default all; quick mode passes its 12)."""
-    from theory.passk import fit_beta_binomial, fit_zero_inflated_beta_binomial, pass_at_k
+    considered (default all; quick mode passes its 12). ``deconvolution``: the extrapolation's per-checkpoint
+    deconvolution fits {(checkpoint, m, repeat): fit} (refitted here when missing); ``pooled_deconvolution``: its
+    pooled deconvolution fits {(m, repeat): fit}."""
+    from theory.passk import fit_beta_binomial, fit_zero_inflated_beta_binomial, pass_at_k, select_deconvolution_prior
 
     C, P = table.n_samples.shape
     K = len(CROSS_KS)
     meas = np.full((C, K, P), np.nan)
-    pred = {name: np.full((C, K, P), np.nan) for name in ("beta_binomial", "zero_inflated", "pooled")}
+    pred = {name: np.full((C, K, P), np.nan) for name in CROSS_MODELS}
     live = []
     pf = pooled.get((PYTHIA_M, 0))
+    pdc = (pooled_deconvolution or {}).get((PYTHIA_M, 0))
+    deconvolution = deconvolution or {}
     for ci in range(C) if checkpoints is None else checkpoints:
         ev = np.flatnonzero(table.n_samples[ci] > 0)
         n, c = table.n_samples[ci, ev], table.n_correct[ci, ev]
@@ -508,8 +564,13 @@ def pythia_crossings(table, seed: int, pooled: dict, checkpoints=None) -> dict:
         meas[ci][:, ev] = np.where(n >= kk, pass_at_k(n[None, :], c[None, :], np.minimum(kk, n[None, :])), np.nan)
         mm = np.full(len(n), PYTHIA_M)
         bb, zi = fit_beta_binomial(mm, cs), fit_zero_inflated_beta_binomial(mm, cs)
+        dc = deconvolution.get((ci, PYTHIA_M, 0))
+        if dc is None:
+            dc = select_deconvolution_prior(mm, cs, seed=(seed, ci, 0, PYTHIA_M))
+        gd = None if pdc is None or ci not in pdc.groups or not np.all(np.isfinite(pdc.prior_of(ci))) else pdc.prior_of(ci)
         fits = {"beta_binomial": (0.0, bb.alpha, bb.beta), "zero_inflated": (zi.pi0, zi.alpha, zi.beta),
-                "pooled": None if pf is None else (0.0, pf.alpha, pf.beta_of(ci))}
+                "pooled": None if pf is None else (0.0, pf.alpha, pf.beta_of(ci)),
+                "deconvolution": {"grid": dc.grid, "g": dc.g}, "deconvolution_pooled": None if gd is None else {"grid": pdc.grid, "g": gd}}
         for name, cur in _posterior_curves(PYTHIA_M, cs, CROSS_KS, fits).items():
             if cur is not None:
                 pred[name][ci][:, ev] = np.where(np.isfinite(meas[ci][:, ev]), cur, np.nan)
@@ -554,8 +615,16 @@ def synthetic_crossing(seed: int) -> dict:
     "base": p ~ Beta(0.25, 4) (low pass@1, every problem solvable); "rl": p = 0 with probability 0.45, else
     Beta(3, 4) (higher pass@1, 45% of the problems never solved): the base curve overtakes the RL one. 400
     problems; the true curves are the exact means of 1 − (1 − p)^k over the drawn p; the predictions use
-    m = 128 binomial samples per problem and each pass@k model (pooled = both checkpoints sharing α)."""
-    from theory.passk import fit_beta_binomial, fit_pooled_beta_binomial, fit_zero_inflated_beta_binomial, pass_at_k_from_p
+    m = 128 binomial samples per problem and each pass@k model (pooled = both checkpoints sharing α; the deconvolution
+    priors as in the extrapolation, the pooled one shifting one shape between the two)."""
+    from theory.passk import (
+        fit_beta_binomial,
+        fit_pooled_beta_binomial,
+        fit_pooled_deconvolution_prior,
+        fit_zero_inflated_beta_binomial,
+        pass_at_k_from_p,
+        select_deconvolution_prior,
+    )
 
     rng = np.random.default_rng([seed, 13])
     ks = tuple(int(k) for k in np.unique(np.round(np.geomspace(1, 1e5, 61)).astype(int)))
@@ -565,14 +634,18 @@ def synthetic_crossing(seed: int) -> dict:
     true = {name: np.array([float(np.mean(pass_at_k_from_p(v, k))) for k in ks]) for name, v in p.items()}
     mm = np.full(SYNTH_PROBLEMS, PYTHIA_M)
     pool = fit_pooled_beta_binomial(np.concatenate([mm, mm]), np.concatenate([cs["rl"], cs["base"]]), np.repeat([0, 1], SYNTH_PROBLEMS))
+    pool_dc = fit_pooled_deconvolution_prior(np.concatenate([mm, mm]), np.concatenate([cs["rl"], cs["base"]]), np.repeat([0, 1], SYNTH_PROBLEMS),
+                                             df=DECONV_POOLED_DF, c0=DECONV_POOLED_C0)
     curves = {}
     for j, name in enumerate(("rl", "base")):
         bb, zi = fit_beta_binomial(mm, cs[name]), fit_zero_inflated_beta_binomial(mm, cs[name])
-        fits = {"beta_binomial": (0.0, bb.alpha, bb.beta), "zero_inflated": (zi.pi0, zi.alpha, zi.beta), "pooled": (0.0, pool.alpha, pool.beta[j])}
+        dc = select_deconvolution_prior(mm, cs[name], seed=(seed, 13, j))
+        fits = {"beta_binomial": (0.0, bb.alpha, bb.beta), "zero_inflated": (zi.pi0, zi.alpha, zi.beta), "pooled": (0.0, pool.alpha, pool.beta[j]),
+                "deconvolution": {"grid": dc.grid, "g": dc.g}, "deconvolution_pooled": {"grid": pool_dc.grid, "g": pool_dc.g[j]}}
         curves[name] = {k: v.mean(axis=1) for k, v in _posterior_curves(PYTHIA_M, cs[name], ks, fits).items()}
     out = {"ks": list(ks), "true_crossing_k": _crossing(true["rl"] - true["base"], ks),
            "true_pass_at_1": {k: float(v[0]) for k, v in true.items()}, "true_pass_at_1e5": {k: float(v[-1]) for k, v in true.items()}}
-    for name in ("beta_binomial", "zero_inflated", "pooled"):
+    for name in CROSS_MODELS:
         out[f"predicted_crossing_k_{name}"] = _crossing(curves["rl"][name] - curves["base"][name], ks)
     return out
 
@@ -650,6 +723,21 @@ def summarize_churn(churn: list[dict], rule: str, seed: int) -> dict:
 # ----------------------------------------------------------------------------------------------------
 
 _COLORS = {"plugin": "tab:orange", "dirichlet": "tab:blue", "dirichlet_loo": "tab:purple", "beta_binomial": "tab:green", "pitman_yor": "tab:red"}
+
+
+def _deconv_selected(fits: dict) -> dict:
+    """How often each (df, c0) was chosen by the held-out criterion, per m, and the mean of Efron's R(α)."""
+    out = {}
+    for (ci, m, rep), f in fits.items():
+        if f is None:
+            continue
+        d = out.setdefault(f"m{m}", {"counts": {}, "info_ratio": []})
+        key = f"df{f.df}_c0{f.c0:g}"
+        d["counts"][key] = d["counts"].get(key, 0) + 1
+        d["info_ratio"].append(f.info_ratio)
+    for d in out.values():
+        d["mean_info_ratio"] = float(np.mean(d.pop("info_ratio")))
+    return out
 
 
 def _mean_of(rows, key, **match):
@@ -752,7 +840,7 @@ def _table(g_rows, p_rows, churn) -> str:
         for key in ("predicted", "population_prediction", "measured"):
             out.append(line(part="pythia_passk", predictor="beta_binomial", checkpoint=r["checkpoint"], problem_set=r["problem_set"],
                             m=r["m"], split=r["repeat"], k=r["k"], metric=key, value=r[key]))
-        for name in ("zero_inflated", "pooled"):
+        for name in PASSK_NEW_MODELS:
             out.append(line(part="pythia_passk", predictor=name, checkpoint=r["checkpoint"], problem_set=r["problem_set"],
                             m=r["m"], split=r["repeat"], k=r["k"], metric="predicted", value=r[f"predicted_{name}"]))
     for r in churn:
@@ -794,8 +882,9 @@ def run(quick: bool = False, results_dir=None, seed: int = 0, data_dir=None) -> 
     cks = list(range(C)) if not quick else [int(i) for i in np.unique(np.linspace(0, C - 1, 12).round())]
     p = pythia_extrapolation(p_table, seed, cks, n_repeats=1 if quick else PYTHIA_REPEATS)
     psum = summarize_pythia(p["rows"])
-    psum_new = {name: summarize_pythia(p["rows"], f"predicted_{name}") for name in ("zero_inflated", "pooled")}
-    crossings = pythia_crossings(p_table, seed, p["pooled"], None if not quick else cks)
+    psum_new = {name: summarize_pythia(p["rows"], f"predicted_{name}") for name in PASSK_NEW_MODELS}
+    crossings = pythia_crossings(p_table, seed, p["pooled"], None if not quick else cks, deconvolution=p["deconvolution"],
+                                 pooled_deconvolution=p["pooled_deconvolution"])
     synth = synthetic_crossing(seed)
     churn = pythia_churn(p_table)
     t_pyt = time.perf_counter() - t0 - t_gsm
@@ -855,7 +944,9 @@ def run(quick: bool = False, results_dir=None, seed: int = 0, data_dir=None) -> 
               py["predictive_coverage"] >= COVERAGE_MIN, py["predictive_coverage"], COVERAGE_MIN),
     ]
     for name, label in (("zero_inflated", "zero-inflated beta-binomial (per checkpoint)"),
-                        ("pooled", "pooled-shape beta-binomial (alpha shared by all checkpoints)")):
+                        ("pooled", "pooled-shape beta-binomial (alpha shared by all checkpoints)"),
+                        ("deconvolution", "deconvolution prior (Efron 2016 g-model per checkpoint; df, c0 by held-out likelihood)"),
+                        ("deconvolution_pooled", "pooled deconvolution prior (one g-model shape shifted per checkpoint in logit p)")):
         for k, tol in ((1000, PASSK_TOL_1E3), (10000, PASSK_TOL_1E4)):
             v = psum_new[name].get(f"m{PYTHIA_M}_reach_k{k}")
             claims.append(Claim(
@@ -873,8 +964,13 @@ def run(quick: bool = False, results_dir=None, seed: int = 0, data_dir=None) -> 
     write_summary(NAME, claims, results_dir=results_dir, quick=quick, seed=seed, data_dir=str(data_dir), absent=False,
                   best_predictor=best, setting=setting, gsm8k=gsum, gsm8k_priors=g["priors"],
                   pythia={"extrapolation": psum, "extrapolation_zero_inflated": psum_new["zero_inflated"],
-                          "extrapolation_pooled": psum_new["pooled"],
+                          "extrapolation_pooled": psum_new["pooled"], "extrapolation_deconvolution": psum_new["deconvolution"],
+                          "extrapolation_deconvolution_pooled": psum_new["deconvolution_pooled"],
                           "pooled_alpha": {f"m{m}_repeat{r}": f.alpha for (m, r), f in p["pooled"].items()},
+                          "deconvolution_selected": _deconv_selected(p["deconvolution"]),
+                          "pooled_deconvolution": {f"m{m}_repeat{r}": {"df": f.df, "c0": f.c0, "log_likelihood": f.log_likelihood,
+                                                                       "converged": f.converged, "degenerate": list(f.degenerate)}
+                                                   for (m, r), f in p["pooled_deconvolution"].items()},
                           "crossings": crossings, "synthetic_crossing": synth,
                           "rows": p["rows"], "no_success_at_all": p["no_success_at_all"]},
                   churn={"summary": ch, "pairs": [{k: v for k, v in r.items() if not k.startswith("_")} for r in churn]},
@@ -897,9 +993,9 @@ def run(quick: bool = False, results_dir=None, seed: int = 0, data_dir=None) -> 
     cs_ = crossings["summary"]
     print(f"  crossings: {cs_['n_pairs']} Pythia pairs whose measured curves cross; predicted crossing (pairs, median k ratio): "
           + "; ".join(f"{m} {cs_[m]['pairs_with_predicted_crossing']} {cs_[m]['median_predicted_over_measured_k']}"
-                      for m in ("beta_binomial", "zero_inflated", "pooled"))
+                      for m in CROSS_MODELS)
           + f"; synthetic pair: true k {synth['true_crossing_k']}, predicted "
-          + ", ".join(f"{m} {synth[f'predicted_crossing_k_{m}']}" for m in ("beta_binomial", "zero_inflated", "pooled")))
+          + ", ".join(f"{m} {synth[f'predicted_crossing_k_{m}']}" for m in CROSS_MODELS))
     for key, v in psum.items():
         print(f"  Pythia {key:22s} bias {v['bias']:+.4f}  mean|err| {v['mean_abs_error']:.4f}  max|err| {v['max_abs_error']:.4f}  "
               f"mean measured {v['mean_measured']:.4f}  ({v['n_checkpoints']} ckpts, {v['n_degenerate']} of {v['n_comparisons']} fits degenerate)")

@@ -1,8 +1,8 @@
 """Command line for real sample logs.
 
-    python -m real analyze LOGS... --out DIR [--format auto] [--K 32] [--ks 1,2,4,...] [--boot 1000]
+    python -m real analyze LOGS... --out DIR [--format auto] [--K 32] [--ks 1,2,4,...] [--boot 1000] [--signals FILE ...]
     python -m real predict-sc --samples FILE --k K1,K2,... --out DIR [--model dirichlet|dirichlet_loo|plugin|beta_binomial] [--boot 1000]
-    python -m real predict-passk --samples FILE --k 1,10,100,1000 [--out FILE.json|FILE.csv] [--model pooled|zero_inflated|beta_binomial]
+    python -m real predict-passk --samples FILE --k 1,10,100,1000 [--out FILE.json|.csv] [--model pooled|zero_inflated|beta_binomial|deconvolution]
     python -m real rlvr [--quick] --out DIR [--advantage NAME] [--k 4] [--set rl.FIELD=VALUE ...]
     python -m real evaluate --model NAME=DIR [...] --problems FILE --out FILE [--sampler vllm|transformers|jax] [--n 16]
 
@@ -24,11 +24,18 @@ samples each checkpoint at several temperatures (0 = greedy, one sample per prob
 records adds the protocol section (SC gain against pass@1 at the same temperature and against greedy
 accuracy, side by side, and the H0 share pass@1(T) - greedy; ``real.logs.analysis.analyze_temperatures``).
 ``analyze --splits FILE`` / ``--calibration FILE`` report every number per difficulty split as well.
+``analyze --signals FILE [FILE ...]`` reads training-metric logs (TensorBoard event files or folders, TRL / transformers
+``trainer_state.json``, verl's file-logger JSONL, W&B history exports and chart CSVs, the lab's ``signals.parquet``:
+``real.logs.training_logs``), aligns them to the checkpoints by step (checkpoint labels such as ``global_step_140`` or
+``checkpoint-140`` give the step; ``--steps LABEL=STEP,...`` gives it explicitly), draws them on the report's
+timeline and runs the event study at the negative-SC checkpoints (``real.logs.event_study``), writing
+``training_import_report.json`` and ``event_study.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -51,6 +58,22 @@ def _int_list(text: str) -> list[int]:
 
 def _float_list(text: str) -> list[float]:
     return _number_list(text, float, "numbers", 0, "numbers >= 0 (0 = greedy)")
+
+
+def _step_map(text: str) -> dict:
+    """``"base=0,rl_a=140"`` -> ``{"base": 0.0, "rl_a": 140.0}`` (an argparse error naming a malformed item)."""
+    out = {}
+    for item in (x for x in text.split(",") if x.strip()):
+        label, sep, step = item.rpartition("=")
+        try:
+            out[label.strip()] = float(step)
+        except ValueError:
+            sep = ""
+        if not sep or not label.strip() or not math.isfinite(out.get(label.strip(), math.nan)):
+            raise argparse.ArgumentTypeError(f"expected LABEL=STEP[,LABEL=STEP...] with numeric steps, got {item!r}")
+    if not out:
+        raise argparse.ArgumentTypeError(f"expected LABEL=STEP[,LABEL=STEP...], got {text!r}")
+    return out
 
 
 def _add_import_args(p: argparse.ArgumentParser) -> None:
@@ -116,12 +139,25 @@ def cmd_analyze(args) -> int:
     if bad:
         raise SystemExit(f"--map: expected OURS=THEIRS, got {bad[0]!r}")
     mapping = {k.strip(): v.strip() for k, v in mapping.items()}
-    tables, report = load_counts_by_temperature(args.logs, format=args.format, mapping=mapping or None, checkpoint=args.checkpoint)
+    tables, report = load_counts_by_temperature(args.logs, format=args.format, mapping=mapping or None, checkpoint=args.checkpoint,
+                                                steps=args.steps)
     t_load = time.perf_counter() - t0
     print(report.summary())
+    logs = None
+    if args.signals:
+        from real.logs.training_logs import read_training_logs
+
+        logs = read_training_logs(args.signals, format=args.signals_format)
+        print("training logs: " + logs.report.summary())
     splits = _splits(args, out)
     res = analyze_temperatures(tables, primary=args.primary_temperature, ks=args.ks, K=args.K, n_boot=args.boot, seed=args.seed,
                                splits=splits)
+    if logs is not None:
+        from real.logs.event_study import training_analysis
+
+        _write_json(out / "training_import_report.json", logs.report.to_dict())
+        res["training"] = training_analysis(res, logs, run=args.signals_run, seed=args.seed)
+    _breakdowns(res, tables, args)
     t_an = time.perf_counter() - t0 - t_load
     _write_json(out / "import_report.json", report.to_dict())
     title = f"Sample-log analysis: {', '.join(map(str, args.logs))}"
@@ -137,6 +173,44 @@ def cmd_analyze(args) -> int:
                                            for r in prot["summary_rows"] if r["split"] == "all")
     print(f"analyze: {C} checkpoints x {P} problems; import {t_load:.1f} s, analyses {t_an:.1f} s; report in {out}{extra}")
     return 0
+
+
+def _breakdowns(res: dict, tables: dict, args) -> None:
+    """``analyze``'s issue-15 metrics (``real.logs.breakdowns``) on the primary table, paired with its intervals (the
+    same bootstrap resamples): pass^k, G-Pass@k_τ and mG-Pass@k per checkpoint (always); metrics per problem group
+    with ``--groups FILE`` (problem_id -> group, the ``--splits`` file format); and, when the logs are our sample
+    records, response length and truncation of correct vs wrong samples (``--max-tokens`` lets ``n_tokens`` decide
+    truncation where a record has neither ``truncated`` nor ``finish_reason``). Written as the report's tables
+    ``stability``, ``group_metrics`` and ``lengths`` (Parquet and CSV); their notes join the report's."""
+    from common.bootstrap import bootstrap_weights
+    from real.logs.breakdowns import group_breakdown, length_breakdown, stability_metrics
+    from real.logs.formats.files import expand_paths
+    from real.logs.importers import detect_format, load_splits
+
+    table = tables[res.get("temperature")] if res.get("temperature") in tables else next(iter(tables.values()))
+    W = bootstrap_weights(res["n_problems"], res["n_boot"], res["seed"])
+    stab = stability_metrics(table, res["metrics"]["ks"], weights=W)
+    res["stability"] = stab
+    res["tables"]["stability"] = stab["rows"]
+    res["notes"].append(stab["note"])
+    if args.groups:
+        gb = group_breakdown(table, load_splits(args.groups), res["metrics"]["ks"], weights=W, metrics=res["metrics"])
+        res["groups"] = gb
+        res["tables"]["group_metrics"] = gb["rows"]
+        res["notes"].append(gb["note"])
+    def is_records(f: Path) -> bool:
+        try:
+            return detect_format(f) == "records"
+        except ValueError:  # not a sample-log file at all: no lengths
+            return False
+
+    files = expand_paths(args.logs)  # the importers' rule: a folder gives its data files
+    if args.format in ("auto", "records") and files and all(is_records(f) for f in files):
+        lb = length_breakdown(paths=[str(f) for f in files], table=table, max_tokens=args.max_tokens, temperature=res.get("temperature"),
+                              weights=W)
+        res["lengths"] = lb
+        res["tables"]["lengths"] = lb["rows"]
+        res["notes"].append(lb["note"])
 
 
 def cmd_predict_sc(args) -> int:
@@ -245,6 +319,20 @@ def main(argv=None) -> int:
                         "splits easy (pass rate >= threshold) / hard from it")
     p.add_argument("--calibration-checkpoint", default=None, help="the calibration checkpoint's label (default: the first)")
     p.add_argument("--calibration-threshold", type=float, default=0.5, help="easy when the calibration pass rate >= this")
+    p.add_argument("--groups", default=None, metavar="FILE",
+                   help="problem_id -> group (data source, subset; the --splits file format): pass@1, pass@k, maj@k, SC gain per group")
+    p.add_argument("--max-tokens", type=int, default=None,
+                   help="the sampler's token limit: n_tokens >= it counts as truncated where a record has no truncated/finish_reason")
+    p.add_argument("--signals", nargs="+", default=None, metavar="FILE",
+                   help="training-metric logs (TensorBoard event files or log folders, trainer_state.json, verl file-logger "
+                        "JSONL, W&B history CSV/JSON or chart CSV export, signals.parquet): aligned to the checkpoints by step, "
+                        "drawn on the timeline, event study at the negative-SC checkpoints")
+    p.add_argument("--signals-format", default="auto",
+                   help="training-log format (default: auto-detect per file; see real.logs.training_logs)")
+    p.add_argument("--signals-run", default=None, help="the training run the checkpoints belong to, when the logs hold several")
+    p.add_argument("--steps", type=_step_map, default=None, metavar="LABEL=STEP,...",
+                   help="training steps of checkpoints given explicitly (default: from the labels: 140, global_step_140, "
+                        "checkpoint-140, step_140, ckpt140, 140.jsonl)")
     _add_import_args(p)
     p = sub.add_parser("predict-sc", help="predict maj@K and SC gain (K may exceed n) -> predictions.json")
     p.add_argument("--samples", required=True, help="sample-record file (JSONL/Parquet) or any format load_counts reads")
@@ -259,8 +347,9 @@ def main(argv=None) -> int:
     p.add_argument("--samples", required=True, help="sample-record file (JSONL/Parquet) or any format load_counts reads")
     p.add_argument("--k", required=True, type=_int_list, help="comma-separated k values, e.g. 1,10,100,1000")
     p.add_argument("--out", default=None, help="output FILE: JSON, or CSV when it ends in .csv (default: JSON on stdout)")
-    p.add_argument("--model", default="pooled", choices=("pooled", "zero_inflated", "beta_binomial"),
-                   help="prior on p (see real.logs.predict.predict_pass_at_k); default pooled (Beta shape shared by checkpoints)")
+    p.add_argument("--model", default="pooled", choices=("pooled", "zero_inflated", "beta_binomial", "deconvolution"),
+                   help="prior on p (see real.logs.predict.predict_pass_at_k); default pooled (Beta shape shared by checkpoints); "
+                        "deconvolution: Efron's g-model, a spline prior on a grid of p")
     p.add_argument("--boot", type=int, default=200, help="bootstrap resamples of the problems for the dataset intervals (0: none)")
     p.add_argument("--seed", type=int, default=0)
     _add_import_args(p)

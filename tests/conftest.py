@@ -8,7 +8,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# Most of the suite's time is XLA compiling small programs once each (a warm persistent compilation cache cut three
+# lab test files from 223 s to 60 s). Tests check values, not speed, so XLA compiles them with LLVM's cheap passes
+# (about 30% less CPU time on those files); benchmarks and experiments keep the default optimisation. Subprocesses
+# the tests start inherit it. A caller's own XLA_FLAGS win.
+os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+# The suite runs on two worker processes (pytest -n 2) on two cores: one BLAS thread each. Two OpenBLAS threads per
+# worker oversubscribe the cores and made scipy's L-BFGS-B fits about 20x slower on a loaded machine.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pytest
 from helpers import REPO_ROOT, SHARED_DATA, TinyLM, make_tiny_lm

@@ -15,6 +15,10 @@ References
 - Brown et al. 2024, "Large Language Monkeys": coverage (fraction of problems solved by any sample).
 - Schaeffer et al. 2025, "How Do Large Language Monkeys Get Their Power (Laws)?": if p ~ Beta(α, β)
   across problems then 1 − pass_D@k = B(α, β + k)/B(α, β) ~ Γ(α+β)/Γ(β) · k^(−α).
+- Efron 2016, "Empirical Bayes deconvolution estimates" (Biometrika 103: 1-20): g-modeling, a discrete prior
+  g = softmax(Q a) on a grid (Q a natural-spline basis) fitted by penalised marginal likelihood (penalty c0 ||a||,
+  deconvolveR's defaults df = 5, c0 = 1); here on logit p for binomial counts, with Rasch 1960's shift of one
+  shape per checkpoint for the pooled variant.
 - Nemhauser, Wolsey and Fisher 1978: greedy maximisation of a monotone submodular function under a
   cardinality constraint reaches at least 1 − (1 − 1/K)^K ≥ 1 − 1/e of the optimum.
 """
@@ -22,6 +26,7 @@ References
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 from scipy import optimize, special
@@ -49,6 +54,17 @@ __all__ = [
     "posterior_pass_at_k_quantile",
     "PooledBetaBinomialFit",
     "fit_pooled_beta_binomial",
+    "deconvolution_grid",
+    "DeconvolutionFit",
+    "fit_deconvolution_prior",
+    "PooledDeconvolutionFit",
+    "fit_pooled_deconvolution_prior",
+    "select_deconvolution_prior",
+    "deconvolution_posterior",
+    "deconvolution_pass_at_k",
+    "deconvolution_pass_at_k_sd",
+    "deconvolution_pass_at_k_quantile",
+    "deconvolution_prior_pass_at_k",
     "union_pass_at_k",
     "union_pass_at_k_from_p",
     "GreedyAllocation",
@@ -703,22 +719,10 @@ def fit_pooled_beta_binomial(n, c, groups, *, start=None) -> PooledBetaBinomialF
     fit for bootstrap refits; groups missing from it start at the method of moments). Raises ValueError (naming ``c``) when every group is
     degenerate.
     """
-    n_a = np.atleast_1d(as_count_array(n, "n"))
-    c_a = np.atleast_1d(as_count_array(c, "c"))
-    g_a = np.atleast_1d(np.asarray(groups))
-    if not (n_a.ndim == c_a.ndim == g_a.ndim == 1 and len(n_a) == len(c_a) == len(g_a)):
-        raise ValueError(f"n, c, groups: expected three 1-d arrays of the same length, got shapes {n_a.shape}, {c_a.shape}, {g_a.shape}")
-    check_not_above(c_a, n_a, "c", "n")
-    keep = n_a > 0
-    n_a, c_a, g_a = n_a[keep], c_a[keep], g_a[keep]
-    labels, gi = np.unique(g_a, return_inverse=True)
-    gi = np.asarray(gi).ravel()
+    n_a, c_a, gi, labels, ok = _group_triples(n, c, groups, "the pooled beta-binomial MLE is degenerate")
     G = len(labels)
     tot_c = np.bincount(gi, weights=c_a, minlength=G)
     tot_n = np.bincount(gi, weights=n_a, minlength=G)
-    ok = (tot_c > 0) & (tot_c < tot_n)
-    if not ok.any():
-        raise ValueError("c: every group has c = 0 everywhere (or c = n everywhere); the pooled beta-binomial MLE is degenerate")
     slot = np.cumsum(ok) - 1  # parameter index of each fitted group
     use = ok[gi]
     trip, w = np.unique(np.stack([slot[gi[use]], n_a[use], c_a[use]], axis=1), axis=0, return_counts=True)
@@ -751,6 +755,711 @@ def fit_pooled_beta_binomial(n, c, groups, *, start=None) -> PooledBetaBinomialF
                                  log_likelihood=const - float(res.fun), n_problems=int(use.sum()),
                                  converged=bool(res.success) and not at_bound,
                                  degenerate=tuple(labels[~ok].tolist()))
+
+
+# ----------------------------------------------------------------------------------------------------
+# empirical-Bayes deconvolution (g-modeling) prior on a grid of p
+# ----------------------------------------------------------------------------------------------------
+
+DECONV_P_MIN = 1e-6  # default grid: logit-spaced from 1e-6 to 1 − 1e-6
+DECONV_GRID_POINTS = 201  # spacing 0.138 in logit p
+DECONV_DFS = (3, 5, 7)  # candidate spline degrees of freedom (Efron's default 5, and 2 either side)
+DECONV_C0S = (0.1, 1.0, 10.0)  # candidate penalties c0 (Efron's default 1, and a decade either side)
+
+
+def deconvolution_grid(n_points: int = DECONV_GRID_POINTS, p_min: float = DECONV_P_MIN, *, atom: bool = False) -> np.ndarray:
+    """Support of the discrete deconvolution prior: ``n_points`` values of p equally spaced in logit p over
+    [p_min, 1 − p_min], increasing; with ``atom`` a point p = 0 (problems never solved) is put first.
+
+    Below p_min the model cannot place mass: (1 − p_min)^k stays within k·p_min of 1, so at the default
+    p_min = 1e-6 the lowest grid point solves with probability 1 − (1 − 1e-6)^k ≈ 0.01 at k = 10^4 (unitless)."""
+    if isinstance(n_points, (bool, np.bool_)) or not isinstance(n_points, (int, np.integer)) or n_points < 8:
+        raise ValueError(f"n_points: must be an integer >= 8, got {n_points!r}")
+    if not (isinstance(p_min, (int, float, np.floating)) and 0 < p_min < 0.5):
+        raise ValueError(f"p_min: must be a number in (0, 0.5), got {p_min!r}")
+    lo = np.log(p_min) - np.log1p(-p_min)
+    p = special.expit(np.linspace(lo, -lo, int(n_points)))
+    return np.concatenate([[0.0], p]) if atom else p
+
+
+def _check_grid(grid) -> np.ndarray:
+    """Validated grid [J]: a non-empty, strictly increasing 1-d array of probabilities in [0, 1]."""
+    p = _unit_interval(grid, "grid")
+    if p.ndim != 1 or p.size == 0:
+        raise ValueError(f"grid: expected a non-empty 1-d array of success probabilities, got shape {p.shape}")
+    if p.size > 1 and np.any(np.diff(p) <= 0):
+        raise ValueError("grid: must be strictly increasing")
+    return p
+
+
+def _check_prior(grid, g) -> tuple[np.ndarray, np.ndarray]:
+    """Validated (grid [J], g [J]): grid as :func:`_check_grid`, g >= 0 summing to 1 (1e-9)."""
+    p = _check_grid(grid)
+    w = as_float_array(g, "g")
+    if w.shape != p.shape:
+        raise ValueError(f"g: expected one prior mass per grid point, shape {p.shape}, got {w.shape}")
+    if np.any(w < 0):
+        raise ValueError(f"g: prior masses must be >= 0, got {w[w < 0][0]}")
+    if abs(w.sum() - 1) > 1e-9:
+        raise ValueError(f"g: prior masses must sum to 1, got {w.sum()!r}")
+    return p, w
+
+
+class _NaturalSpline:
+    """Natural cubic spline basis of R's ``splines::ns(x, df)`` (no intercept; df − 1 interior knots at the
+    quantiles of the grid x, boundary knots at its range; linear beyond them), with the scaling of Efron's
+    ``deconvolveR``: columns centred over the grid and of unit Euclidean norm there. ``values(x)``, ``slopes(x)``:
+    the basis and its derivative d/dx at any points, shape x.shape + (df,)."""
+
+    def __init__(self, x: np.ndarray, df: int):
+        from scipy.interpolate import BSpline
+
+        lo, hi = float(x.min()), float(x.max())
+        inner = np.quantile(x, np.linspace(0, 1, df + 1)[1:-1])
+        t = np.concatenate([[lo] * 4, inner, [hi] * 4])
+        nb = len(t) - 4
+        curv = BSpline(t, np.eye(nb), 3).derivative(2)(np.array([lo, hi]))[:, 1:]  # [2, nb − 1]; first B-spline dropped
+        q, _ = np.linalg.qr(curv.T, mode="complete")
+        coef = np.vstack([np.zeros((1, df)), q[:, 2:]])  # B-spline coefficients of the df natural-spline columns
+        self._f = BSpline(t, coef, 3)
+        self._d = self._f.derivative(1)
+        self._d2 = self._f.derivative(2)
+        self._lo, self._hi = lo, hi
+        self._f_lo, self._f_hi = self._f(lo), self._f(hi)
+        self._d_lo, self._d_hi = self._d(lo), self._d(hi)
+        raw = self._f(x)
+        self._mean = raw.mean(axis=0)
+        self._scale = np.sqrt(np.sum((raw - self._mean) ** 2, axis=0))
+
+    def values(self, x: np.ndarray) -> np.ndarray:
+        xi = np.clip(x, self._lo, self._hi)
+        out = self._f(xi)
+        out = out + np.where((x < self._lo)[..., None], self._d_lo * (x - self._lo)[..., None], 0.0)
+        out = out + np.where((x > self._hi)[..., None], self._d_hi * (x - self._hi)[..., None], 0.0)
+        return (out - self._mean) / self._scale
+
+    def slopes(self, x: np.ndarray) -> np.ndarray:
+        xi = np.clip(x, self._lo, self._hi)
+        out = np.where((x < self._lo)[..., None], self._d_lo, np.where((x > self._hi)[..., None], self._d_hi, self._d(xi)))
+        return out / self._scale
+
+    def curvatures(self, x: np.ndarray) -> np.ndarray:
+        xi = np.clip(x, self._lo, self._hi)
+        out = np.where(((x < self._lo) | (x > self._hi))[..., None], 0.0, self._d2(xi))
+        return out / self._scale
+
+
+_DESIGNS: dict = {}  # (grid bytes, df) -> _design's result (the grids used are few; fits are many)
+
+
+def _design(grid: np.ndarray, df: int):
+    """(basis object, Q [J, p], logit grid, atom) for a grid (0 first = atom): spline columns over logit p of the
+    non-zero points, and with an atom an indicator column for it (its spline entries 0), as Efron's ``deltaAt``
+    (deconvolveR). Cached."""
+    key = (grid.tobytes(), int(df))
+    if key not in _DESIGNS:
+        if len(_DESIGNS) > 64:
+            _DESIGNS.clear()
+        _DESIGNS[key] = _make_design(grid, df)
+    return _DESIGNS[key]
+
+
+def _make_design(grid: np.ndarray, df: int):
+    atom = grid[0] == 0.0
+    u = special.logit(grid[1:] if atom else grid)
+    basis = _NaturalSpline(u, df)
+    q = basis.values(u)
+    if atom:
+        q = np.vstack([np.zeros((1, df)), q])
+        q = np.hstack([np.eye(len(grid), 1), q])
+    return basis, q, u, atom
+
+
+def _log_binom_matrix(nn: np.ndarray, cc: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """log Binom(c | n, p_j) [U, J] for distinct pairs (n, c) and grid points (0 · log 0 = 0)."""
+    lc = special.gammaln(nn + 1) - special.gammaln(cc + 1) - special.gammaln(nn - cc + 1)
+    with np.errstate(divide="ignore"):
+        return lc[:, None] + special.xlogy(cc[:, None], grid[None, :]) + special.xlog1py((nn - cc)[:, None], -grid[None, :])
+
+
+def _lse(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.squeeze(m, axis) + np.log(np.sum(np.exp(x - m), axis=axis))
+
+
+def _penalty(a: np.ndarray, c0: float):
+    """Efron 2016's penalty s(a) = c0 ||a|| and its gradient (0 at a = 0)."""
+    nrm = float(np.sqrt(a @ a))
+    return c0 * nrm, (c0 * a / nrm if nrm > 0 else np.zeros_like(a))
+
+
+def _deconv_start(q: np.ndarray, grid: np.ndarray, nn: np.ndarray, cc: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Start: least-squares projection onto Q of the log density, on the grid of logit p, of a method-of-moments
+    Beta(α, β) (p^α (1 − p)^β per unit logit p); an atom starts at log 0.05 relative mass."""
+    la, lb = _moment_start(nn, cc, w)
+    a, b = np.exp(la), np.exp(lb)
+    with np.errstate(divide="ignore"):
+        target = special.xlogy(a, grid) + special.xlog1py(b, -grid)
+    fin = np.isfinite(target)
+    target = np.where(fin, target, np.log(0.05) + np.max(target[fin]))
+    x, *_ = np.linalg.lstsq(q - q.mean(axis=0), target - target.mean(), rcond=None)
+    return x
+
+
+def _scaled_likelihood(logp: np.ndarray):
+    """(L [U, J], row max [U]): the likelihood matrix scaled row-wise, exp(log P_uj − max_j log P_uj), so that the
+    marginal f_u = Σ_j P_uj g_j is exp(max_u) · (L g)_u with matrix-vector products only."""
+    top = np.max(logp, axis=1)
+    return np.exp(logp - top[:, None]), top
+
+
+def _damped_newton(fun, hess, x0: np.ndarray, *, gtol: float = 1e-6, max_iter: int = 300):
+    """Minimise a smooth function by Newton steps with Levenberg-Marquardt damping: solve (H + λ I) d = −∇f, accept
+    the step if it lowers f (then λ /= 4), else λ *= 4 and retry. Stops when max |∇f| <= gtol, when the last accepted
+    steps lowered f by less than 1e-12 (1 + |f|) nats three times running, or when λ exceeds 1e12 (no descent left).
+    Returns ``scipy.optimize.OptimizeResult``(x, fun, jac, nit, success). The penalised g-model likelihoods here are
+    not convex, and near-flat in the coefficients that move mass where no count can reach; damping keeps the steps
+    from running along those directions, where a trust-region method creeps."""
+    x = np.asarray(x0, np.float64).copy()
+    f, g = fun(x)
+    lam, small, it, success = 1e-3, 0, 0, False
+    eye = np.eye(len(x))
+    while it < max_iter:
+        if np.max(np.abs(g)) <= gtol:
+            success = True
+            break
+        h = hess(x)
+        h = 0.5 * (h + h.T)
+        stepped = False
+        while lam <= 1e12:
+            try:
+                chol = np.linalg.cholesky(h + lam * (1.0 + np.abs(np.diag(h))).max() * eye)
+            except np.linalg.LinAlgError:
+                lam *= 4
+                continue
+            d = -np.linalg.solve(chol.T, np.linalg.solve(chol, g))
+            f_new, g_new = fun(x + d)
+            if np.isfinite(f_new) and f_new < f:
+                small = small + 1 if f - f_new < 1e-12 * (1 + abs(f)) else 0
+                x, f, g = x + d, f_new, g_new
+                lam = max(lam / 4, 1e-12)
+                stepped = True
+                break
+            lam *= 4
+        it += 1
+        if not stepped or small >= 3:
+            success = stepped or np.max(np.abs(g)) <= 1e3 * gtol
+            break
+    return optimize.OptimizeResult(x=x, fun=f, jac=g, nit=it, success=bool(success))
+
+
+def _fit_deconv_core(logp: np.ndarray, w: np.ndarray, q: np.ndarray, c0: float, start: np.ndarray):
+    """Minimise −Σ_u w_u log Σ_j P_uj g_j(a) + c0 ||a||, g = softmax(Q a), by damped Newton steps
+    (:func:`_damped_newton`) with the analytic gradient Qᵀ Σ_u w_u (post_u − g) (Efron
+    2016 eq. 3.3 for the unpenalised part) and Hessian Qᵀ [diag(Σ_u w_u post_u) − Σ_u w_u post_u post_uᵀ
+    − W (diag g − g gᵀ)] Q (W = Σ_u w_u) plus the penalty's c0/||a|| (I − a aᵀ/||a||²)."""
+    wsum = float(w.sum())
+    lik, top = _scaled_likelihood(logp)
+    const = float(w @ top)
+    cache = {}
+
+    def parts(a):
+        key = a.tobytes()
+        if key not in cache:
+            cache.clear()
+            eta = q @ a
+            log_g = eta - _lse(eta)
+            g = np.exp(log_g)
+            fu = lik @ g
+            if np.all(fu > 1e-280):
+                ll = const + float(w @ np.log(fu))
+                post = lik * g[None, :] / fu[:, None]
+            else:  # some marginal underflows at this trial point: log domain
+                lj = logp + log_g
+                log_f = _lse(lj)
+                ll = float(w @ log_f)
+                post = np.exp(lj - log_f[:, None])
+            cache[key] = (ll, g, post)
+        return cache[key]
+
+    def f(a):
+        ll, g, post = parts(a)
+        pen, dpen = _penalty(a, c0)
+        return -ll + pen, -(q.T @ (w @ post - wsum * g)) + dpen
+
+    def hess(a):
+        _, g, post = parts(a)
+        v = post @ q  # [U, p]
+        qg = q.T @ g
+        h_ll = (q.T * (w @ post)) @ q - (v.T * w) @ v - wsum * ((q.T * g) @ q - np.outer(qg, qg))
+        nrm = float(np.sqrt(a @ a))
+        h_pen = c0 / nrm * (np.eye(len(a)) - np.outer(a, a) / nrm**2) if nrm > 0 else np.zeros((len(a), len(a)))
+        return -h_ll + h_pen
+
+    return _damped_newton(f, hess, start)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class DeconvolutionFit:
+    """Empirical-Bayes deconvolution prior (Efron 2016) on a fixed grid of p, fitted by penalised marginal likelihood.
+
+    grid: p_j [J] (increasing; 0 first when the prior has an atom at p = 0); g: prior masses [J] (sum 1);
+    coef: the spline coefficients a (the atom's coefficient first when present); df: natural-spline degrees of
+    freedom; c0: penalty weight (nats); log_likelihood: Σ_i log Σ_j Binom(c_i | n_i, p_j) g_j in nats with the
+    log C(n, c) terms (comparable to :class:`BetaBinomialFit`'s); penalty: c0 ||a|| (nats); info_ratio: Efron's
+    R(a) = tr(s̈(a))/tr(I(a)), the artificial (penalty) over the genuine (Fisher) information, small when the data
+    dominate; n_problems / n_skipped as in :class:`BetaBinomialFit`; converged: the optimiser's report;
+    selection: ((df, c0, held-out log-likelihood in nats), ...) when df and c0 were chosen by
+    :func:`select_deconvolution_prior`, else ().
+    """
+
+    grid: np.ndarray
+    g: np.ndarray
+    coef: np.ndarray
+    df: int
+    c0: float
+    log_likelihood: float
+    penalty: float
+    info_ratio: float
+    n_problems: int
+    converged: bool
+    n_skipped: int = 0
+    selection: tuple = ()
+
+    def pass_at_k(self, k):
+        """Dataset pass@k under the prior alone (a new problem): Σ_j g_j [1 − (1 − p_j)^k], unitless."""
+        return deconvolution_prior_pass_at_k(self.grid, self.g, k)
+
+
+def _info_ratio(logp, w, q, a, c0) -> float:
+    """Efron 2016's R(a) = tr(s̈)/tr(I) with I = Σ_u w_u v_u v_uᵀ, v_u = Qᵀ(post_u − g) (deconvolveR's I(α))."""
+    eta = q @ a
+    log_g = eta - _lse(eta)
+    lj = logp + log_g
+    post = np.exp(lj - _lse(lj)[:, None])
+    v = (post - np.exp(log_g)) @ q
+    tr_i = float(np.sum(w * np.sum(v * v, axis=1)))
+    nrm = float(np.sqrt(a @ a))
+    tr_s = c0 / nrm * (len(a) - 1) if nrm > 0 else np.inf
+    return tr_s / tr_i if tr_i > 0 else np.inf
+
+
+def _check_df_c0(df, c0):
+    if isinstance(df, (bool, np.bool_)) or not isinstance(df, (int, np.integer)) or not 2 <= df <= 20:
+        raise ValueError(f"df: natural-spline degrees of freedom must be an integer in [2, 20], got {df!r}")
+    if isinstance(c0, (bool, np.bool_)) or not isinstance(c0, (int, float, np.integer, np.floating)) or not (np.isfinite(c0) and c0 >= 0):
+        raise ValueError(f"c0: the penalty weight must be a finite number >= 0, got {c0!r}")
+    return int(df), float(c0)
+
+
+def _deconv_from_pairs(nn, cc, w, grid, df, c0, n_skipped=0) -> DeconvolutionFit:
+    _, q, _, _ = _design(grid, df)
+    logp = _log_binom_matrix(nn, cc, grid)
+    res = _fit_deconv_core(logp, w, q, c0, _deconv_start(q, grid, nn, cc, w))
+    a = res.x
+    eta = q @ a
+    g = np.exp(eta - _lse(eta))
+    pen = _penalty(a, c0)[0]
+    return DeconvolutionFit(grid=grid, g=g / g.sum(), coef=a, df=df, c0=c0, log_likelihood=pen - float(res.fun),
+                            penalty=pen, info_ratio=_info_ratio(logp, w, q, a, c0), n_problems=int(w.sum()),
+                            converged=bool(res.success), n_skipped=n_skipped)
+
+
+def fit_deconvolution_prior(n, c, *, df: int = 5, c0: float = 1.0, grid=None) -> DeconvolutionFit:
+    """Empirical-Bayes deconvolution ("g-modeling") prior on p from per-problem counts (c_i correct of n_i).
+
+    Efron 2016, "Empirical Bayes deconvolution estimates" (Biometrika 103: 1-20), §2-3: p takes the grid values p_j
+    with prior masses g(a) = exp(Q a)/Σ exp(Q a) (eq. 2.4; Q: natural cubic spline basis of ``df`` columns in
+    logit p, centred and scaled to unit norm as in Efron's R package deconvolveR), and a maximises the penalised
+    marginal log-likelihood Σ_i log Σ_j Binom(c_i | n_i, p_j) g_j(a) − c0 ||a|| (eq. 3.9 with s(a) = c0 ||a||,
+    the form and default c0 = 1, df = 5 of deconvolveR). Unlike a Beta, the log density over logit p is a free
+    spline, so the mass near p = 0 — what sets pass@k at large k for problems never solved in n samples — is not
+    tied to the shape above p ≈ 1/n. L-BFGS-B with the analytic gradient Qᵀ Σ_i (post_i − g), from the projection
+    of a method-of-moments Beta and from a ≈ 0 (the better kept).
+
+    Args: n, c: per-problem counts (broadcast; n = 0 problems are left out and counted in ``n_skipped``); df:
+    integer in [2, 20]; c0 >= 0 (nats); grid: support (default :func:`deconvolution_grid`; with a leading 0 the
+    prior has an atom at p = 0 with its own coefficient, Efron's ``deltaAt``). Raises ValueError naming ``c`` when
+    every problem has c = 0 (or every c = n): the prior's shape would then be set by the penalty alone.
+    Choose df and c0 with :func:`select_deconvolution_prior`.
+    """
+    df, c0 = _check_df_c0(df, c0)
+    grid = deconvolution_grid() if grid is None else _check_grid(grid)
+    pairs, counts, n_skipped = _count_pairs(n, c, "the deconvolution prior is then set by its penalty alone (all mass at the lowest p)",
+                                            "the deconvolution prior is then set by its penalty alone (all mass at the highest p)")
+    return _deconv_from_pairs(pairs[:, 0].astype(np.float64), pairs[:, 1].astype(np.float64), counts.astype(np.float64), grid, df, c0,
+                              n_skipped)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PooledDeconvolutionFit:
+    """Deconvolution prior with a shape shared by groups and a location per group (:func:`fit_pooled_deconvolution_prior`).
+
+    grid: p_j [J]; g: prior masses [G, J] per group (rows of NaN for degenerate groups); shift: δ_g per group in
+    logit p (mean 0 over the fitted groups; NaN when degenerate); groups: sorted labels; coef (the spline's a),
+    df, c0, penalty (c0 ||(a, δ)||, nats),
+    log_likelihood, n_problems, converged, selection as in :class:`DeconvolutionFit`; degenerate: groups left out
+    (every problem c = 0, or every c = n).
+    """
+
+    grid: np.ndarray
+    g: np.ndarray
+    shift: tuple
+    groups: tuple
+    coef: np.ndarray
+    df: int
+    c0: float
+    log_likelihood: float
+    penalty: float
+    n_problems: int
+    converged: bool
+    degenerate: tuple = ()
+    selection: tuple = ()
+
+    def prior_of(self, group) -> np.ndarray:
+        """Prior masses [J] of one group (NaN when degenerate); ValueError naming ``group`` if unknown."""
+        if group not in self.groups:
+            raise ValueError(f"group: {group!r} is not one of the fitted groups {list(self.groups)[:10]}")
+        return self.g[self.groups.index(group)]
+
+
+def _pooled_core(gg, nn, cc, w, grid, df, c0, n_groups):
+    """Fit of the shift model on distinct (group slot, n, c) triples; returns (a, δ [n_groups], log g [G, J], result).
+
+    Parameters x = (a, z), δ = B z with B an orthonormal basis of the shifts summing to 0. Damped Newton
+    (:func:`_damped_newton`) with the analytic gradient and Hessian: with η_gj = Q(u_j − δ_g) a, the per-group Hessian in η
+    is H_g = diag(Σ_{i∈g} w_i post_i) − Σ_{i∈g} w_i post_i post_iᵀ − W_g (diag g_g − g_g g_gᵀ), mapped by the
+    Jacobian [Q(u − δ_g), −Q'(u − δ_g) a] plus the curvature terms Σ_j r_gj ∂²η_gj (r = ∂ll/∂η)."""
+    basis, q, u, _ = _design(grid, df)
+    logp = _log_binom_matrix(nn, cc, grid)
+    lik, top = _scaled_likelihood(logp)
+    const = float(w @ top)
+    G = n_groups
+    wg = np.bincount(gg, weights=w, minlength=G)
+    bz = np.linalg.qr(np.ones((G, 1)), mode="complete")[0][:, 1:]  # [G, G − 1], columns orthogonal to 1
+    onehot = np.zeros((len(gg), G))
+    onehot[np.arange(len(gg)), gg] = 1.0
+    cache = {}
+
+    def parts(x):
+        key = x.tobytes()
+        if key not in cache:
+            cache.clear()
+            a, d = x[:df], bz @ x[df:]
+            xs = u[None, :] - d[:, None]  # [G, J]
+            qx = basis.values(xs)  # [G, J, df]
+            eta = qx @ a
+            log_g = eta - _lse(eta)[:, None]
+            g = np.exp(log_g)
+            fu = np.einsum("uj,uj->u", lik, g[gg])
+            if np.all(fu > 1e-280):
+                ll = const + float(w @ np.log(fu))
+                post = lik * g[gg] / fu[:, None]
+            else:  # some marginal underflows at this trial point: log domain
+                lj = logp + log_g[gg]
+                log_f = _lse(lj)
+                ll = float(w @ log_f)
+                post = np.exp(lj - log_f[:, None])
+            dsum = onehot.T @ (w[:, None] * post)  # [G, J] Σ_{i∈g} w_i post_ij
+            cache[key] = (a, d, xs, qx, log_g, g, ll, post, dsum, dsum - wg[:, None] * g)
+        return cache[key]
+
+    def f(x):
+        a, d, xs, qx, log_g, g, ll, post, dsum, r = parts(x)
+        s = basis.slopes(xs) @ a  # [G, J] ∂η/∂x
+        ga = np.einsum("gj,gjd->d", r, qx)
+        gd = -np.sum(r * s, axis=1)
+        pen, dpen = _penalty(x, c0)
+        return -ll + pen, -np.concatenate([ga, bz.T @ gd]) + dpen
+
+    def hess(x):
+        a, d, xs, qx, log_g, g, ll, post, dsum, r = parts(x)
+        q1 = basis.slopes(xs)
+        q2 = basis.curvatures(xs)
+        jac = np.concatenate([qx, -(q1 @ a)[..., None]], axis=2)  # [G, J, df + 1]
+        pa = np.einsum("uj,ujm->um", post, jac[gg])  # [U, df + 1]
+        t2 = np.einsum("ug,um,un->gmn", onehot * w[:, None], pa, pa)
+        ag = np.einsum("gjm,gj->gm", jac, g)
+        m = (np.einsum("gjm,gj,gjn->gmn", jac, dsum, jac) - t2
+             - wg[:, None, None] * (np.einsum("gjm,gj,gjn->gmn", jac, g, jac) - ag[:, :, None] * ag[:, None, :]))
+        h_aa = m[:, :df, :df].sum(axis=0)
+        h_ad = m[:, :df, df] - np.einsum("gj,gjd->gd", r, q1)  # [G, df]
+        h_dd = m[:, df, df] + np.sum(r * (q2 @ a), axis=1)  # [G]
+        nrm = float(np.sqrt(x @ x))
+        h_pen = c0 / nrm * (np.eye(len(x)) - np.outer(x, x) / nrm**2) if nrm > 0 else np.zeros((len(x), len(x)))
+        off = -(h_ad.T @ bz)  # [df, G − 1]
+        return np.block([[-h_aa, off], [off.T, -(bz.T * h_dd) @ bz]]) + h_pen
+
+    tot_c = np.bincount(gg, weights=w * cc, minlength=G)
+    tot_n = np.bincount(gg, weights=w * nn, minlength=G)
+    lr = special.logit(np.clip(tot_c / tot_n, 1e-6, 1 - 1e-6))
+    start = np.concatenate([_deconv_start(q, grid, nn, cc, w), bz.T @ (lr - lr.mean())])
+    res = _damped_newton(f, hess, start)
+    a, d = res.x[:df], bz @ res.x[df:]
+    log_g = parts(res.x)[4]
+    return a, d, log_g, res
+
+
+def _group_triples(n, c, groups, model: str):
+    """Validated 1-d (n, c) with n >= 1, group index per problem, the group labels and which groups are fittable
+    (neither all-0 nor all-n counts); ``model`` names the fit in the degenerate-input error."""
+    n_a = np.atleast_1d(as_count_array(n, "n"))
+    c_a = np.atleast_1d(as_count_array(c, "c"))
+    g_a = np.atleast_1d(np.asarray(groups))
+    if not (n_a.ndim == c_a.ndim == g_a.ndim == 1 and len(n_a) == len(c_a) == len(g_a)):
+        raise ValueError(f"n, c, groups: expected three 1-d arrays of the same length, got shapes {n_a.shape}, {c_a.shape}, {g_a.shape}")
+    check_not_above(c_a, n_a, "c", "n")
+    keep = n_a > 0
+    n_a, c_a, g_a = n_a[keep], c_a[keep], g_a[keep]
+    if n_a.size == 0 and "deconvolution" in model:
+        raise ValueError("n: need at least one problem with n >= 1")
+    labels, gi = np.unique(g_a, return_inverse=True)
+    gi = np.asarray(gi).ravel()
+    G = len(labels)
+    tot_c = np.bincount(gi, weights=c_a, minlength=G)
+    tot_n = np.bincount(gi, weights=n_a, minlength=G)
+    ok = (tot_c > 0) & (tot_c < tot_n)
+    if not ok.any():
+        raise ValueError(f"c: every group has c = 0 everywhere (or c = n everywhere); {model}")
+    return n_a, c_a, gi, labels, ok
+
+
+def fit_pooled_deconvolution_prior(n, c, groups, *, df: int = 5, c0: float = 1.0, grid=None) -> PooledDeconvolutionFit:
+    """Deconvolution prior (:func:`fit_deconvolution_prior`) shared by groups up to a shift in logit p.
+
+    Group g's prior masses are g_gj ∝ exp(Q(logit p_j − δ_g) a): one spline log density over logit p (Efron 2016's
+    g-model, basis extended linearly beyond the grid as a natural spline is), translated by δ_g per group (Σ δ_g = 0).
+    This is the marginal law of the Rasch model logit p_ig = θ_g − b_i (Rasch 1960): the problems' difficulties b_i
+    share one distribution across checkpoints g and each checkpoint moves it by its ability θ_g. A strong group's
+    observed range of p then informs a weak group's lower tail (p below 1/n, where its own counts are flat), which
+    per-group fits leave to the penalty. Maximises Σ_g Σ_{i∈g} log Σ_j Binom(c_i | n_i, p_j) g_gj − c0 ||(a, δ)|| over
+    a and δ (damped Newton, analytic gradient and Hessian, from the projection of a method-of-moments Beta and the
+    groups' logit mean rates): Efron's penalty on every coefficient of the g-model, so that the shift of a group with
+    one or two successes — nearly flat in its likelihood — stays finite. Groups where every problem has c = 0 (or every c = n) are left out
+    (``degenerate``). Args as in :func:`fit_deconvolution_prior`, plus groups: a label per problem (1-d, same
+    length as n and c; anything ``numpy.unique`` sorts). The grid may not carry an atom at 0 (an atom does not shift).
+    """
+    df, c0 = _check_df_c0(df, c0)
+    grid = deconvolution_grid() if grid is None else _check_grid(grid)
+    if grid[0] == 0.0:
+        raise ValueError("grid: the pooled (shifted) deconvolution prior takes no atom at p = 0")
+    n_a, c_a, gi, labels, ok = _group_triples(n, c, groups, "the pooled deconvolution prior is then set by its penalty")
+    return _pooled_from(n_a, c_a, gi, labels, ok, grid, df, c0)
+
+
+def _pooled_from(n_a, c_a, gi, labels, ok, grid, df, c0) -> PooledDeconvolutionFit:
+    slot = np.cumsum(ok) - 1
+    use = ok[gi]
+    trip, w = np.unique(np.stack([slot[gi[use]], n_a[use], c_a[use]], axis=1), axis=0, return_counts=True)
+    gg, nn, cc = trip[:, 0], trip[:, 1].astype(np.float64), trip[:, 2].astype(np.float64)
+    Gf = int(ok.sum())
+    a, d, log_g, res = _pooled_core(gg, nn, cc, w.astype(np.float64), grid, df, c0, Gf)
+    G = len(labels)
+    g = np.full((G, len(grid)), np.nan)
+    gn = np.exp(log_g)
+    g[ok] = gn / gn.sum(axis=1, keepdims=True)
+    shift = np.full(G, np.nan)
+    shift[ok] = d
+    pen = _penalty(np.concatenate([a, d]), c0)[0]  # ||(a, z)|| = ||(a, δ)||: B is orthonormal and Σ δ = 0
+    return PooledDeconvolutionFit(grid=grid, g=g, shift=tuple(float(s) for s in shift), groups=tuple(labels.tolist()), coef=a, df=df,
+                                  c0=c0, log_likelihood=pen - float(res.fun), penalty=pen, n_problems=int(use.sum()),
+                                  converged=bool(res.success), degenerate=tuple(labels[~ok].tolist()))
+
+
+def _split_counts(n: np.ndarray, c: np.ndarray, rng):
+    """Each problem's n samples split at random into n // 2 and the rest: (n1, c1, n2, c2), c1 hypergeometric."""
+    n1 = n // 2
+    c1 = np.zeros_like(c)
+    live = n1 > 0
+    if live.any():
+        c1[live] = rng.hypergeometric(c[live], n[live] - c[live], n1[live])
+    return n1, c1, n - n1, c - c1
+
+
+def _heldout(grid, log_g, rows, n_fit, c_fit, n_new, c_new) -> float:
+    """Σ_i log P(c_new,i | c_fit,i) = Σ_i log Σ_j post_ij Binom(c_new,i | n_new,i, p_j), in nats, the posterior of problem i
+    under the prior row ``rows[i]`` of log_g [R, J]; computed once per distinct (row, n_fit, c_fit, n_new, c_new)."""
+    key, cnt = np.unique(np.stack([rows, n_fit, c_fit, n_new, c_new], axis=1), axis=0, return_counts=True)
+    r, nf, cf, nn, cn = (key[:, i] for i in range(5))
+    nf, cf, nn, cn = (x.astype(np.float64) for x in (nf, cf, nn, cn))
+    with np.errstate(divide="ignore"):
+        lp = log_g[r] + special.xlogy(cf[:, None], grid) + special.xlog1py((nf - cf)[:, None], -grid)
+    lpost = lp - _lse(lp)[:, None]
+    return float(cnt @ _lse(lpost + _log_binom_matrix(nn, cn, grid)))
+
+
+def select_deconvolution_prior(n, c, groups=None, *, dfs=DECONV_DFS, c0s=DECONV_C0S, grid=None, seed=0):
+    """Deconvolution prior with df and c0 chosen by held-out predictive likelihood, then refitted on all the data.
+
+    Each problem's n samples are split at random into halves (c1 of n // 2 hypergeometric, rng
+    ``numpy.random.default_rng([*seed, 17])``; seed an integer or a sequence of integers). For every candidate
+    (df, c0) of ``dfs`` × ``c0s`` the prior is fitted on one half of every problem and scored by the log posterior predictive of the other half,
+    Σ_i log Σ_j P(p_j | c_i1) Binom(c_i2 | n_i2, p_j), and vice versa (2-fold, in nats); the candidate with the
+    largest total is refitted on all samples. The criterion sees only the counts given — it is the model's own
+    forecast of more samples of the same problems — so nothing outside them tunes it. Candidates whose half-sample
+    fit is impossible (a half with no success at all) score −inf.
+
+    groups None: :func:`fit_deconvolution_prior` (``grid`` as there); else :func:`fit_pooled_deconvolution_prior`
+    with these labels. Returns the fit with ``selection`` = ((df, c0, held-out log-likelihood), ...).
+    """
+    dfs = tuple(dfs)
+    c0s = tuple(c0s)
+    if not dfs or not c0s:
+        raise ValueError(f"dfs, c0s: need at least one candidate each, got {dfs!r}, {c0s!r}")
+    for d, k in itertools.product(dfs, c0s):
+        _check_df_c0(d, k)
+    grid = deconvolution_grid() if grid is None else _check_grid(grid)
+    try:
+        seq = [int(s) for s in np.atleast_1d(seed)]
+    except (TypeError, ValueError):
+        raise ValueError(f"seed: expected an integer or a sequence of integers, got {seed!r}") from None
+    rng = np.random.default_rng([*seq, 17])
+    if groups is None:
+        pairs, counts, _ = _count_pairs(n, c, "the deconvolution prior is then set by its penalty alone (all mass at the lowest p)",
+                                        "the deconvolution prior is then set by its penalty alone (all mass at the highest p)")
+        n_a, c_a = np.repeat(pairs[:, 0], counts), np.repeat(pairs[:, 1], counts)
+        n1, c1, n2, c2 = _split_counts(n_a, c_a, rng)
+        scores = []
+        for d, k in itertools.product(dfs, c0s):
+            tot = 0.0
+            for (nf, cf), (nh, ch) in ((((n1, c1)), (n2, c2)), ((n2, c2), (n1, c1))):
+                keep = nf > 0
+                if not np.any(cf[keep] > 0) or np.all(cf[keep] == nf[keep]):
+                    tot = -np.inf
+                    break
+                pr, ct = np.unique(np.stack([nf[keep], cf[keep]], axis=1), axis=0, return_counts=True)
+                fit = _deconv_from_pairs(pr[:, 0].astype(float), pr[:, 1].astype(float), ct.astype(float), grid, int(d), float(k))
+                with np.errstate(divide="ignore"):
+                    tot += _heldout(grid, np.log(fit.g)[None, :], np.zeros(len(nf), np.int64), nf, cf, nh, ch)
+            scores.append((int(d), float(k), tot))
+        bd, bc, _ = max(scores, key=lambda s: s[2])
+        return dataclasses.replace(fit_deconvolution_prior(n, c, df=bd, c0=bc, grid=grid), selection=tuple(scores))
+    if grid[0] == 0.0:
+        raise ValueError("grid: the pooled (shifted) deconvolution prior takes no atom at p = 0")
+    n_a, c_a, gi, labels, ok = _group_triples(n, c, groups, "the pooled deconvolution prior is then set by its penalty")
+    n1, c1, n2, c2 = _split_counts(n_a, c_a, rng)
+    scores = []
+    for d, k in itertools.product(dfs, c0s):
+        tot = 0.0
+        for (nf, cf), (nh, ch) in (((n1, c1), (n2, c2)), ((n2, c2), (n1, c1))):
+            keep = nf > 0
+            tc = np.bincount(gi[keep], weights=cf[keep], minlength=len(labels))
+            tn = np.bincount(gi[keep], weights=nf[keep], minlength=len(labels))
+            okf = ok & (tc > 0) & (tc < tn)
+            if not okf.any():
+                tot = -np.inf
+                break
+            fit = _pooled_from(nf[keep], cf[keep], gi[keep], labels, okf, grid, int(d), float(k))
+            sel = keep & okf[gi]  # problems of groups fitted on this half
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tot += _heldout(grid, np.log(fit.g), gi[sel], nf[sel], cf[sel], nh[sel], ch[sel])
+        scores.append((int(d), float(k), tot))
+    bd, bc, _ = max(scores, key=lambda s: s[2])
+    return dataclasses.replace(_pooled_from(n_a, c_a, gi, labels, ok, grid, bd, bc), selection=tuple(scores))
+
+
+def _posterior_log_weights(n, c, grid, g):
+    """Distinct (n, c) pairs [U, 2], index of every broadcast entry into them, and log posterior weights [U, J]."""
+    n_a = as_count_array(n, "n")
+    c_a = as_count_array(c, "c")
+    check_not_above(c_a, n_a, "c", "n")
+    n_b, c_b = np.broadcast_arrays(n_a, c_a)
+    pairs, inv = np.unique(np.stack([n_b.ravel(), c_b.ravel()], axis=1), axis=0, return_inverse=True)
+    with np.errstate(divide="ignore"):
+        cc, ff = pairs[:, 1:2].astype(float), (pairs[:, 0:1] - pairs[:, 1:2]).astype(float)
+        lp = np.log(g)[None, :] + special.xlogy(cc, grid) + special.xlog1py(ff, -grid)
+    fin = np.isfinite(lp).any(axis=1)
+    if not fin.all():
+        i = int(np.flatnonzero(~fin)[0])
+        raise ValueError(f"c: {int(pairs[i, 1])} of {int(pairs[i, 0])} correct has probability 0 under the prior g (no mass where it could occur)")
+    return pairs, np.asarray(inv).ravel(), lp - _lse(lp)[:, None], n_b.shape
+
+
+def deconvolution_posterior(n, c, grid, g):
+    """Posterior masses P(p = p_j | c of n correct) ∝ g_j p_j^c (1 − p_j)^(n − c) on the grid (Bayes' rule).
+
+    Args: n, c: counts (broadcast, 0 <= c <= n); grid [J], g [J]: a discrete prior (e.g. a
+    :class:`DeconvolutionFit`'s). Returns float64 [..., J] (the broadcast shape of n, c, then the grid), rows sum
+    to 1. ValueError naming ``c`` when a count has probability 0 under g."""
+    p, w = _check_prior(grid, g)
+    pairs, inv, lw, shape = _posterior_log_weights(n, c, p, w)
+    return np.exp(lw)[inv].reshape(shape + (len(p),))
+
+
+def _fail_matrix(k, p: np.ndarray):
+    """Distinct k [V], index of every entry of k into them, −expm1(k log1p(−p_j)) [V, J] = 1 − (1 − p_j)^k."""
+    k_a = as_count_array(k, "k")
+    kv, kinv = np.unique(k_a.ravel(), return_inverse=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = -np.expm1(special.xlog1py(kv[:, None].astype(float), -p[None, :]))
+    return k_a, kv, np.asarray(kinv).ravel(), y
+
+
+def _deconv_moments(n, c, k, grid, g, second: bool):
+    p, w = _check_prior(grid, g)
+    pairs, inv, lw, shape = _posterior_log_weights(n, c, p, w)
+    k_a, kv, kinv, y = _fail_matrix(k, p)
+    out_shape = np.broadcast_shapes(shape, k_a.shape)
+    iu = np.broadcast_to(inv.reshape(shape), out_shape).ravel()
+    ik = np.broadcast_to(kinv.reshape(k_a.shape), out_shape).ravel()
+    post = np.exp(lw)
+    m1 = (post @ y.T)[iu, ik].reshape(out_shape)
+    if not second:
+        return m1
+    m2 = (post @ (y * y).T)[iu, ik].reshape(out_shape)
+    return m1, m2
+
+
+def deconvolution_pass_at_k(n, c, k, grid, g):
+    """Posterior pass@k of a problem with c of n correct under a discrete prior g on grid p_j (empirical Bayes):
+
+        E[1 − (1 − p)^k | c] = Σ_j w_j [1 − (1 − p_j)^k],  w_j ∝ g_j p_j^c (1 − p_j)^(n − c)
+
+    (:func:`deconvolution_posterior`; 1 − (1 − p)^k by −expm1(k log1p(−p))). k may exceed n (iid samples, with
+    replacement). Broadcast over n, c, k; grid and g 1-d. Exact for the discrete prior; costs one [U, J] × [J, V]
+    product for U distinct (n, c) and V distinct k. Unitless."""
+    return _out(_deconv_moments(n, c, k, grid, g, second=False))
+
+
+def deconvolution_pass_at_k_sd(n, c, k, grid, g):
+    """Posterior standard deviation of Y = 1 − (1 − p)^k under the model of :func:`deconvolution_pass_at_k`:
+    √(Σ_j w_j Y_j² − (Σ_j w_j Y_j)²). Broadcast; unitless."""
+    m1, m2 = _deconv_moments(n, c, k, grid, g, second=True)
+    return _out(np.sqrt(np.maximum(m2 - m1 * m1, 0.0)))
+
+
+def deconvolution_pass_at_k_quantile(n, c, k, q, grid, g):
+    """q-quantile of Y = 1 − (1 − p)^k under the discrete posterior of :func:`deconvolution_posterior`.
+
+    Y is increasing in p, so its quantile is 1 − (1 − p_(q))^k with p_(q) = min{p_j : Σ_{l<=j} w_l >= q} (the
+    lower quantile of a discrete law; q = 0 gives the smallest grid point). Broadcast over n, c, k, q ∈ [0, 1]."""
+    p, w = _check_prior(grid, g)
+    pairs, inv, lw, shape = _posterior_log_weights(n, c, p, w)
+    q_a = _unit_interval(q, "q")
+    k_a = as_count_array(k, "k")
+    out_shape = np.broadcast_shapes(shape, q_a.shape, k_a.shape)
+    cdf = np.cumsum(np.exp(lw), axis=1)
+    cdf /= cdf[:, -1:]
+    iu = np.broadcast_to(inv.reshape(shape), out_shape).ravel()
+    qq = np.broadcast_to(q_a, out_shape).ravel()
+    key, kinv = np.unique(np.stack([iu.astype(float), qq], axis=1), axis=0, return_inverse=True)
+    ju = key[:, 0].astype(np.int64)
+    idx = np.empty(len(key), dtype=np.int64)
+    step = max(1, _CHUNK // len(p))
+    for s in range(0, len(key), step):
+        e = min(len(key), s + step)
+        idx[s:e] = np.sum(cdf[ju[s:e]] < key[s:e, 1:2] - 1e-12, axis=1)
+    pq = p[np.minimum(idx, len(p) - 1)][np.asarray(kinv).ravel()].reshape(out_shape)
+    return _out(pass_at_k_from_p(pq, np.broadcast_to(k_a, out_shape)))
+
+
+def deconvolution_prior_pass_at_k(grid, g, k):
+    """Dataset pass@k under a discrete prior alone: Σ_j g_j [1 − (1 − p_j)^k] (a new problem). Broadcast over k."""
+    p, w = _check_prior(grid, g)
+    k_a, kv, kinv, y = _fail_matrix(k, p)
+    return _out((y @ w)[kinv].reshape(k_a.shape))
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -345,7 +345,9 @@ def setting_differences(have: dict, want: dict) -> list[str]:
     return [f"{k}: {a.get(k, missing)!r} -> {b.get(k, missing)!r}" for k in sorted(set(a) | set(b)) if a.get(k, missing) != b.get(k, missing)]
 
 
-QUICK = RunConfig()
+# the quick run: 40 RL steps (pass@1 0.550 -> 0.631 at step 40 and 0.632 at step 60 in the 60-step quick run it
+# replaced: the last 20 steps cost 1.5 min of the main job and added nothing)
+QUICK = RunConfig().replace(rl={"steps": 40})
 # the full run keeps the quick base model and trains and evaluates longer: 150 RL steps, 32 samples per test
 # problem (a base trained to convergence solves nearly every problem and leaves RL nothing to do)
 FULL = QUICK.replace(rl={"steps": 150, "checkpoint_every": 15}, evaluation={"n_samples": 32})

@@ -26,6 +26,10 @@ Temperatures: sample records may carry ``temperature`` (``real.logs.schema``). :
 table and refuses records of several temperatures; :func:`load_counts_by_temperature` builds one table per
 temperature (the same rules applied within each temperature: a sample index may repeat across temperatures,
 as ``real evaluate --temperatures`` writes it), with one import report for all.
+
+Checkpoint steps: every format's checkpoint labels get a training step from ``real.logs.table.checkpoint_step``
+(a number, or a usual name: ``global_step_140``, ``checkpoint-140``, ``step_100``, ``step-100``, ``ckpt140``,
+``140.jsonl``), and checkpoints are ordered by it when every label names one; ``steps=`` gives them explicitly.
 """
 
 from __future__ import annotations
@@ -86,7 +90,7 @@ def detect_format(path, mapping=None) -> str:
 
 def load_counts(paths, *, format: str = "auto", mapping: dict | None = None, checkpoint=None, equivalence=None,
                 lm_eval_filter: str | None = None, verl_threshold: float = 0.0,
-                fast: bool = True) -> tuple[CountsTable, ImportReport]:
+                fast: bool = True, steps: dict | None = None) -> tuple[CountsTable, ImportReport]:
     """Read log files (or folders of them) into a CountsTable plus an ImportReport (formats and rules:
     the module docstring, the ``real.logs.formats`` modules and ``real.logs.schema``).
 
@@ -107,18 +111,23 @@ def load_counts(paths, *, format: str = "auto", mapping: dict | None = None, che
       lm_eval_filter: the lm-eval filter to use (default: the first seen).
       verl_threshold: a verl sample is correct when score > verl_threshold.
       fast: False forces line-by-line validation of JSONL sample records (same result, slower; for checks).
+      steps: optional ``{checkpoint label: training step}`` given explicitly (``CountsTable.with_steps``: the
+        checkpoints are then ordered by step). Without it a checkpoint's step comes from its label
+        (``real.logs.table.checkpoint_step``: a number, ``global_step_140``, ``checkpoint-140``, ``step_100``,
+        ``ckpt140``, ``140.jsonl``, ...), NaN when the label names none.
     Returns (table, report); ``report.rows_read == report.rows_accepted + report.n_rejected``.
     Raises ValueError (bad arguments, unknown format, all files empty, a file of the wrong level, records of
     several temperatures: see :func:`load_counts_by_temperature`), FileNotFoundError, and NoRecordsError (a
     ValueError carrying ``.report``) when no row is accepted.
     """
     tables, report = _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast, False)
-    return tables[None], report
+    table = tables[None]
+    return (table if steps is None else table.with_steps(steps)), report
 
 
 def load_counts_by_temperature(paths, *, format: str = "auto", mapping: dict | None = None, checkpoint=None, equivalence=None,
                                lm_eval_filter: str | None = None, verl_threshold: float = 0.0,
-                               fast: bool = True) -> tuple[dict, ImportReport]:
+                               fast: bool = True, steps: dict | None = None) -> tuple[dict, ImportReport]:
     """As :func:`load_counts`, but one CountsTable per sampling temperature: returns ``({T: table}, report)``
     with T a float (0 = greedy decoding) or None for records without a ``temperature`` field (and for the
     count-level formats, which carry none), keys sorted (None last).
@@ -127,9 +136,18 @@ def load_counts_by_temperature(paths, *, format: str = "auto", mapping: dict | N
     ``real.logs.schema.batches_to_counts`` on their own (duplicates, gold and correctness consistency are
     checked within a temperature, so a ``(checkpoint, problem_id, sample_index)`` may repeat across
     temperatures). A temperature whose rows are all rejected has no table (a note says so). The report
-    covers every temperature: ``rows_read == rows_accepted + n_rejected``.
+    covers every temperature: ``rows_read == rows_accepted + n_rejected``. ``steps``: as in :func:`load_counts`, applied
+    to every table (a label that is a checkpoint of none of them is an error).
     """
-    return _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast, True)
+    tables, report = _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast, True)
+    if steps is not None:
+        labels = {str(c) for t in tables.values() for c in t.checkpoints}
+        unknown = sorted(str(k) for k in steps if str(k) not in labels)
+        if unknown:
+            raise ValueError(f"steps: {', '.join(map(repr, unknown))} not among the checkpoints ({', '.join(sorted(labels)[:12])})")
+        tables = {t: tab.with_steps({k: v for k, v in steps.items() if str(k) in {str(c) for c in tab.checkpoints}})
+                  for t, tab in tables.items()}
+    return tables, report
 
 
 def _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast,

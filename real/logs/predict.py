@@ -1099,14 +1099,21 @@ def predict_sc(table: CountsTable, ks, *, model: str = "dirichlet", n_boot: int 
 # pass@k beyond the samples: per-problem posteriors under empirical-Bayes difficulty priors
 # ----------------------------------------------------------------------------------------------------
 
-PASSK_MODELS = ("pooled", "zero_inflated", "beta_binomial")
+PASSK_MODELS = ("pooled", "zero_inflated", "beta_binomial", "deconvolution")
 
 
-def _passk_fits(model: str, n: np.ndarray, c: np.ndarray, start: list[dict] | None = None) -> list[dict]:
-    """Prior per checkpoint for arrays n, c [C, P] (n = 0: not evaluated): {"pi0", "alpha", "beta"} or
-    {"degenerate": text, "limit": 0 or 1} (every evaluated sample wrong, resp. right). ``start``: the
-    full-data fits, as warm starts (bootstrap refits)."""
-    from theory.passk import fit_beta_binomial, fit_pooled_beta_binomial, fit_zero_inflated_beta_binomial
+def _passk_fits(model: str, n: np.ndarray, c: np.ndarray, start: list[dict] | None = None, seed: int = 0) -> list[dict]:
+    """Prior per checkpoint for arrays n, c [C, P] (n = 0: not evaluated): {"pi0", "alpha", "beta"}, for
+    "deconvolution" {"grid", "g", "df", "c0", ...} (a discrete prior), or {"degenerate": text, "limit": 0 or 1}
+    (every evaluated sample wrong, resp. right). ``start``: the full-data fits, as warm starts (bootstrap refits;
+    the deconvolution refits keep the full-data df and c0). ``seed``: of the deconvolution's held-out split."""
+    from theory.passk import (
+        fit_beta_binomial,
+        fit_deconvolution_prior,
+        fit_pooled_beta_binomial,
+        fit_zero_inflated_beta_binomial,
+        select_deconvolution_prior,
+    )
 
     C = n.shape[0]
     out: list[dict] = [{} for _ in range(C)]
@@ -1134,6 +1141,17 @@ def _passk_fits(model: str, n: np.ndarray, c: np.ndarray, start: list[dict] | No
         for ci in live:
             out[ci] = {"pi0": 0.0, "alpha": fit.alpha, "beta": fit.beta_of(ci), "converged": fit.converged}
         return out
+    if model == "deconvolution":
+        for ci in live:
+            ev = n[ci] > 0
+            st = None if start is None or "g" not in start[ci] else start[ci]
+            if st is None:
+                f = select_deconvolution_prior(n[ci, ev], c[ci, ev], seed=(seed, ci))
+            else:
+                f = fit_deconvolution_prior(n[ci, ev], c[ci, ev], df=st["df"], c0=st["c0"], grid=np.asarray(st["grid"]))
+            out[ci] = {"grid": f.grid.tolist(), "g": f.g.tolist(), "df": f.df, "c0": f.c0, "info_ratio": f.info_ratio,
+                       "converged": f.converged}
+        return out
     for ci in live:
         ev = n[ci] > 0
         st = None if start is None or "alpha" not in start[ci] else start[ci]
@@ -1151,13 +1169,20 @@ def _passk_fits(model: str, n: np.ndarray, c: np.ndarray, start: list[dict] | No
 
 def _draw_pass_at_k(n, c, ks, prior: dict, n_draws: int, rng) -> np.ndarray:
     """[n_draws, len(ks)] dataset means of pass@k over problems, each problem's p drawn from its posterior."""
-    from theory.passk import posterior_prob_solvable
+    from theory.passk import deconvolution_posterior, posterior_prob_solvable
 
     if "degenerate" in prior:
         return np.full((n_draws, len(ks)), prior["limit"])
-    w = np.asarray(posterior_prob_solvable(n, c, prior["pi0"], prior["alpha"], prior["beta"]))
-    a, b = prior["alpha"] + c, prior["beta"] + n - c
-    p = np.where(rng.random((n_draws, len(n))) < w, rng.beta(a, b, (n_draws, len(n))), 0.0)
+    if "g" in prior:  # discrete posterior on the grid: inverse-CDF draws
+        grid = np.asarray(prior["grid"])
+        cdf = np.cumsum(np.asarray(deconvolution_posterior(n, c, grid, prior["g"])), axis=1)  # [P, J]
+        u = rng.random((n_draws, len(n))) * cdf[:, -1]
+        idx = np.minimum(np.sum(cdf[None, :, :] < u[:, :, None], axis=2), len(grid) - 1)
+        p = grid[idx]
+    else:
+        w = np.asarray(posterior_prob_solvable(n, c, prior["pi0"], prior["alpha"], prior["beta"]))
+        a, b = prior["alpha"] + c, prior["beta"] + n - c
+        p = np.where(rng.random((n_draws, len(n))) < w, rng.beta(a, b, (n_draws, len(n))), 0.0)
     with np.errstate(divide="ignore"):
         lq = np.log1p(-np.minimum(p, 1.0))
     return np.stack([-np.expm1(k * lq).mean(axis=1) for k in ks], axis=1)
@@ -1173,16 +1198,22 @@ def predict_pass_at_k(table: CountsTable, ks, *, model: str = "pooled", n_boot: 
         (``theory.passk.fit_pooled_beta_binomial``; a single-checkpoint table is the plain fit);
       * "zero_inflated": p ~ π₀ δ₀ + (1 − π₀) Beta(α, β) per checkpoint
         (``theory.passk.fit_zero_inflated_beta_binomial``; unsolvable problems hold p = 0 exactly);
-      * "beta_binomial": p ~ Beta(α, β) per checkpoint (``theory.passk.fit_beta_binomial``; π₀ = 0).
+      * "beta_binomial": p ~ Beta(α, β) per checkpoint (``theory.passk.fit_beta_binomial``; π₀ = 0);
+      * "deconvolution": a discrete prior on a grid of p (Efron 2016's g-model: log masses a natural spline in
+        logit p, penalised marginal likelihood) per checkpoint, its df and penalty c0 chosen by 2-fold held-out
+        likelihood of the problems' own samples (``theory.passk.select_deconvolution_prior``, seed (seed, checkpoint)).
     Per problem the estimate is the posterior pass@k, P(p > 0 | c) · [1 − B(α + c, β + n − c + k)/B(α + c,
-    β + n − c)] (``theory.passk.posterior_pass_at_k``), and its interval the central ``level`` posterior
-    interval of 1 − (1 − p)^k with the prior fixed (``posterior_pass_at_k_quantile``). The dataset value
+    β + n − c)] (``theory.passk.posterior_pass_at_k``; for "deconvolution" Σ_j w_j [1 − (1 − p_j)^k] over the
+    discrete posterior, ``theory.passk.deconvolution_pass_at_k``), and its interval the central ``level`` posterior
+    interval of 1 − (1 − p)^k with the prior fixed (``posterior_pass_at_k_quantile``; the discrete posterior's
+    lower quantiles, ``deconvolution_pass_at_k_quantile``, for "deconvolution"). The dataset value
     is the mean over the checkpoint's evaluated problems (n > 0); its interval is a Laird and Louis
     (1987) bootstrap: ``n_boot`` times, the problems are resampled with replacement (the same problems for
     every checkpoint), the prior is refitted on the resample, every original problem's p is drawn once from
     its posterior under the refitted prior and the mean of 1 − (1 − p)^k is taken; the interval is the
     central ``level`` percentile interval of these means (widened, if needed, to contain the estimate; a
-    resample whose refit is degenerate keeps the full-data prior). It therefore includes the uncertainty of each
+    resample whose refit is degenerate keeps the full-data prior; "deconvolution" refits keep the full-data df and
+    c0). It therefore includes the uncertainty of each
     problem's p and of the prior, for these problems (not a new problem set). n_boot = 0: no dataset
     interval (low = high = estimate). A checkpoint where no evaluated sample is correct gets the fit's
     limit (point mass at p = 0: pass@k = 0) and is flagged in ``params``; likewise all correct (1).
@@ -1191,7 +1222,7 @@ def predict_pass_at_k(table: CountsTable, ks, *, model: str = "pooled", n_boot: 
     "params", "dataset": {"<k>": {"estimate", "low", "high"}}, "problems": {"problem_id": [...], "n": [...],
     "n_correct": [...], "pass_at_k": {"<k>": {"estimate": [...], "low": [...], "high": [...]}}}}}} (JSON).
     """
-    from theory.passk import posterior_pass_at_k, posterior_pass_at_k_quantile
+    from theory.passk import deconvolution_pass_at_k, deconvolution_pass_at_k_quantile, posterior_pass_at_k, posterior_pass_at_k_quantile
 
     if not isinstance(table, CountsTable):
         raise ValueError(f"table: expected a real.logs.table.CountsTable, got {type(table).__name__}")
@@ -1204,14 +1235,14 @@ def predict_pass_at_k(table: CountsTable, ks, *, model: str = "pooled", n_boot: 
         raise ValueError(f"level: must be in (0, 1), got {level!r}")
     n, c = np.asarray(table.n_samples, np.int64), np.asarray(table.n_correct, np.int64)
     C, P = n.shape
-    fits = _passk_fits(model, n, c)
+    fits = _passk_fits(model, n, c, seed=seed)
     qs = ((1 - level) / 2, (1 + level) / 2)
     rng = np.random.default_rng([seed, 11])
     boot = np.zeros((n_boot, C, len(ks)))
     for b in range(n_boot):
         idx = rng.integers(0, P, P)
         try:
-            fb = _passk_fits(model, n[:, idx], c[:, idx], start=fits)
+            fb = _passk_fits(model, n[:, idx], c[:, idx], start=fits, seed=seed)
         except ValueError:
             fb = fits
         for ci in range(C):
@@ -1230,6 +1261,10 @@ def predict_pass_at_k(table: CountsTable, ks, *, model: str = "pooled", n_boot: 
         for j, k in enumerate(ks):
             if "degenerate" in pr:
                 est = lo = hi = np.full(ev.size, pr["limit"])
+            elif "g" in pr:
+                gr, gm = np.asarray(pr["grid"]), np.asarray(pr["g"])
+                est = np.asarray(deconvolution_pass_at_k(nn, cc, k, gr, gm), np.float64)
+                lo, hi = (np.asarray(deconvolution_pass_at_k_quantile(nn, cc, k, q, gr, gm), np.float64) for q in qs)
             else:
                 args = (pr["pi0"], pr["alpha"], pr["beta"])
                 est = np.asarray(posterior_pass_at_k(nn, cc, k, *args), np.float64)

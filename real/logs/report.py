@@ -20,8 +20,12 @@
 When the results hold them (``real.logs.analysis.analyze_temperatures`` / ``analyze(splits=...)``), also:
 the evaluation-protocol section (greedy accuracy, pass@1(T), pass@K(T), maj@K(T), SC gain same-T and
 mixed, the H0 share, negative counts under each definition; tables ``protocol``, ``protocol_summary``,
-``protocol_passk``; ``protocol.json``; figure ``protocol.png``) and the difficulty-split section (tables
-``split_metrics``, ``split_coverage``; ``splits.json``). Without them every output is as before.
+``protocol_passk``; ``protocol.json``; figure ``protocol.png``), the difficulty-split section (tables
+``split_metrics``, ``split_coverage``; ``splits.json``) and, with training-metric logs (``python -m real analyze
+--signals``: ``real.logs.event_study.training_analysis``), the training-log section (the metrics at each checkpoint,
+the event study at the negative-SC checkpoints; tables ``training_metrics``, ``training_at_checkpoints``,
+``event_study_windows``, ``event_study``; ``event_study.json``; the timeline ``signals_timeline.png``). Without them
+every output is as before.
 
 Probabilities are printed as fractions in [0, 1], entropies in nats.
 """
@@ -131,24 +135,29 @@ def _x_axis(results: dict):
     return np.arange(len(steps), dtype=float), "checkpoint (index)"
 
 
-# the panels of the training-signal timeline: (title, signal columns drawn together); absent columns are skipped
+# the panels of the training-signal timeline: (title, signal columns drawn together); absent columns are skipped.
+# Columns: the lab's signals (real.lab.signals) and the normalised names of users' training logs
+# (real.logs.training_logs.ALIASES: entropy, response_length, truncation_rate, frac_reward_zero_std, kl, clip_ratio,
+# grad_norm, loss, reward, reward_std)
 TIMELINE_PANELS = (
-    ("token entropy (nats)", ("token_entropy", "token_entropy_correct", "token_entropy_wrong")),
+    ("token entropy (nats)", ("token_entropy", "token_entropy_correct", "token_entropy_wrong", "entropy")),
     ("branching factor (top-p 0.95)", ("branching_factor",)),
-    ("response length (tokens)", ("length_mean", "length_mean_correct", "length_mean_wrong", "length_p95")),
-    ("groups with all rewards equal", ("groups_all_correct", "groups_all_wrong", "truncation_rate")),
+    ("response length (tokens)", ("length_mean", "length_mean_correct", "length_mean_wrong", "length_p95", "response_length")),
+    ("groups with all rewards equal", ("groups_all_correct", "groups_all_wrong", "truncation_rate", "frac_reward_zero_std")),
     ("advantages", ("eta", "adv_std", "adv_share_positive")),
-    ("KL (k3) and clipping", ("kl_rollout", "kl_base", "ratio_outside_clip_after")),
+    ("KL (k3) and clipping", ("kl_rollout", "kl_base", "ratio_outside_clip_after", "kl", "clip_ratio")),
     ("update", ("grad_norm", "loss")),
-    ("answers in the rollouts", ("distinct_answers", "wrong_answer_collision", "reward")),
+    ("answers in the rollouts", ("distinct_answers", "wrong_answer_collision", "reward", "reward_std")),
 )
 
 
 def timeline_figure(signals: list[dict], results: dict, path: Path) -> str | None:
-    """Training signals (rows with ``step`` and signal columns) on one timeline with the checkpoints: one panel
-    per group of :data:`TIMELINE_PANELS` after a first panel of the checkpoints' pass@1 and SC gain, and a dotted
-    line at each checkpoint's step. Returns the caption, or None without signals."""
+    """Training signals (rows with ``step``, signal columns and an optional ``run``) on one timeline with the
+    checkpoints: one panel per group of :data:`TIMELINE_PANELS` after a first panel of the checkpoints' pass@1 and SC
+    gain, and a dotted line at each checkpoint's step; with several runs one line per run and column. Steps are
+    training steps (the x axis); values in the signals' own units. Returns the caption, or None without signals."""
     rows = sorted((r for r in signals if r.get("step") is not None), key=lambda r: r["step"])
+    runs = list(dict.fromkeys(r.get("run") for r in rows))
     panels = [(t, [c for c in cols if any(isinstance(r.get(c), (int, float)) for r in rows)]) for t, cols in TIMELINE_PANELS]
     panels = [(t, cols) for t, cols in panels if cols]
     if not rows or not panels:
@@ -170,8 +179,12 @@ def timeline_figure(signals: list[dict], results: dict, path: Path) -> str | Non
     first.legend(fontsize=7, loc="best")
     for a, (t, cols) in zip(list(axes.flat)[1:], panels):
         for c in cols:
-            y = np.array([np.nan if r.get(c) is None else float(r[c]) for r in rows])
-            a.plot(x, y, lw=1.2, label=c)
+            for run in runs:
+                sel = [i for i, r in enumerate(rows) if r.get("run") == run and isinstance(r.get(c), (int, float))]
+                if not sel:
+                    continue
+                y = np.array([float(rows[i][c]) for i in sel])
+                a.plot(x[sel], y, lw=1.2, label=c if len(runs) == 1 else f"{c} ({run})")
         a.set_title(t, fontsize=9)
         a.legend(fontsize=7, loc="best")
     for a in list(axes.flat)[:len(panels) + 1]:
@@ -433,6 +446,45 @@ def _import_section(doc: _Doc, rep) -> dict:
     return rep
 
 
+def _training_section(doc: _Doc, tr: dict) -> None:
+    """The training logs on the checkpoint timeline: their import, the metrics at each checkpoint, the event study."""
+    rep = tr["import_report"]
+    doc.h("Training logs and event study")
+    doc.bullets([f"run {tr['run']!r}: steps {tr['step_range'][0]}-{tr['step_range'][1]}, metrics (normalised names): "
+                 + ", ".join(tr["metrics"][:30]) + (" ..." if len(tr["metrics"]) > 30 else ""),
+                 f"training-log import: {len(rep.get('files', []))} file(s), {rep.get('rows_read')} rows read, "
+                 f"{rep.get('rows_accepted')} accepted, {rep.get('rows_rejected')} rejected"
+                 + ("" if not rep.get("rejections_by_reason")
+                    else " (" + ", ".join(f"{k}: {v}" for k, v in rep["rejections_by_reason"].items()) + ")")]
+                + [f"note: {n}" for n in tr.get("notes", []) + rep.get("notes", [])])
+    rej = rep.get("rejected") or []
+    if rej:
+        shown = rej[:MAX_REJECTED_SHOWN]
+        doc.p(f"First {len(shown)} rejected training-log rows (of {rep.get('rows_rejected', len(rej))}; all in training_import_report.json):")
+        doc.table(["file", "line", "reason"], [[r.get("file"), r.get("line"), r.get("reason")] for r in shown])
+    shown_metrics = [m for _, cols in TIMELINE_PANELS for m in cols if m in tr["metrics"]][:8] or tr["metrics"][:8]
+    at = {(r["checkpoint"], r["metric"]): r for r in tr["aligned"]}
+    labels = tr.get("checkpoints") or list(dict.fromkeys(r["checkpoint"] for r in tr["aligned"]))
+    if labels and shown_metrics:
+        doc.p("Training metrics at each checkpoint (the value logged at its step, or the last before it; n/a: nothing logged "
+              "at or before it; all metrics in training_at_checkpoints.csv):")
+        body = []
+        steps = tr.get("checkpoint_steps") or [next((r["step"] for r in tr["aligned"] if r["checkpoint"] == c), float("nan")) for c in labels]
+        for c, step in list(zip(labels, steps))[:MAX_ROWS_SHOWN]:
+            body.append([c, _step(step)] + [at[(c, m)]["value"] if (c, m) in at else "n/a" for m in shown_metrics])
+        doc.table(["checkpoint", "step"] + shown_metrics, body)
+    ev = tr["event_study"]
+    doc.p(f"Event study: training metrics averaged over the steps since the previous checkpoint, before the negative-SC "
+          f"checkpoints ({', '.join(ev['events']) or 'none'}; {ev['n_event_windows']} windows) against the other checkpoints "
+          f"({ev['n_other_windows']} windows); two-sided permutation p-values ({ev.get('n_perm')} permutations).")
+    if ev["signals"]:
+        doc.table(["metric", "before negative SC", "other", "difference", "p"],
+                  [[k, v["event_mean"], v["other_mean"], v["difference"], v["p_value"]]
+                   for k, v in sorted(ev["signals"].items(), key=lambda t: t[1]["p_value"])][:MAX_ROWS_SHOWN])
+    else:
+        doc.p("No metric could be compared (it needs event and non-event windows, at least 3 windows in all).")
+
+
 def _jsonable(x):
     if isinstance(x, dict):
         return {str(k): _jsonable(v) for k, v in x.items()}
@@ -604,6 +656,10 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
       token_positions: optional token entropy / branching factor by relative position per checkpoint (the lab's
         ``token_positions.parquet``): their per-checkpoint means join the checkpoint table beside pass@k, maj@K
         and SC gain, and ``token_positions.png`` draws them over position.
+    With ``results["training"]`` (``real.logs.event_study.training_analysis``: users' training-metric logs aligned to the
+    checkpoints by step) the report adds the section "Training logs and event study", its tables
+    (``training_metrics``, ``training_at_checkpoints``, ``event_study_windows``, ``event_study``), ``event_study.json``
+    and, when ``signals`` is not given, the training logs as the timeline's signals.
     Returns {"report_md", "report_html", "summary_json", "negative_sc_json", "coverage_json": paths,
       "tables": {name: {parquet, csv}}, "figures": [paths]}.
     """
@@ -613,7 +669,10 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
     summary_rows = checkpoint_summary_rows(results)
     if token_positions:
         _token_columns(summary_rows, token_positions)
-    all_tables = {"checkpoint_summary": summary_rows, **results.get("tables", {})}
+    training = results.get("training") if isinstance(results.get("training"), dict) else None
+    if training and signals is None:
+        signals = training.get("timeline")
+    all_tables = {"checkpoint_summary": summary_rows, **results.get("tables", {}), **(training or {}).get("tables", {})}
     for name, rows in all_tables.items():
         written["tables"][name] = write_table(rows, tab_dir / name)
     figs = _figures(results, fig_dir)
@@ -760,6 +819,11 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
 
     if import_report is not None:
         import_report = _import_section(doc, import_report)
+    if training:
+        _training_section(doc, training)
+        atomic_write_text(out / "event_study.json", json.dumps(_jsonable(
+            {"run": training["run"], "windows": training["windows"], **training["event_study"]}), indent=1) + "\n")
+        written["event_study_json"] = str(out / "event_study.json")
 
     doc.h("Figures")
     for f, cap in figs:
@@ -779,6 +843,13 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
                "import_report": None if import_report is None else {k: import_report.get(k) for k in
                                                                     ("rows_read", "rows_accepted", "rows_rejected", "rejections_by_reason")},
                "timings_s": results.get("timings_s")}
+    if training:
+        ev = training["event_study"]
+        summary["training_logs"] = {"run": training["run"], "step_range": training["step_range"], "metrics": training["metrics"],
+                                    "import_report": {k: training["import_report"].get(k) for k in
+                                                      ("rows_read", "rows_accepted", "rows_rejected", "rejections_by_reason")}}
+        summary["event_study"] = {"events": ev["events"], "n_event_windows": ev["n_event_windows"],
+                                  "n_other_windows": ev["n_other_windows"], "signals": ev["signals"]}
     if "temperature" in results:
         summary["temperature"] = results["temperature"]
         summary["temperatures"] = results.get("temperatures")

@@ -33,11 +33,12 @@ Rules applied when rows become a table (:func:`records_to_counts`), in this orde
    rejected. Different answer strings of one cell that are all marked correct (``"0.5"`` and ``"1/2"``)
    count together as the correct answer, slot 0: ``correct`` is the verifier's verdict and is
    authoritative (rejecting them would bias that cell's pass@1 toward 0);
-6. the table: checkpoints ordered by numeric step when every checkpoint label is a number (``steps``
-   filled), else by first appearance; with more than one distinct ``run`` value (a missing run counts
+6. the table: checkpoints ordered by step when every checkpoint label names one (``steps`` filled; a number or
+   a usual checkpoint name, ``global_step_140``, ``checkpoint-140``, ``step_100``, ``ckpt140``, ``140.jsonl``:
+   ``real.logs.table.checkpoint_step``), else by first appearance; with more than one distinct ``run`` value (a missing run counts
    as one) the labels become "run/checkpoint" (rows without a run keep the bare label), ordered by run (first
-   appearance) then step when every checkpoint label is a number (``steps`` = that number), else by first
-   appearance (``steps`` NaN). Problems in first-appearance order. A (checkpoint, problem) cell without
+   appearance) then step when every checkpoint label names a step (``steps`` = that step), else by first
+   appearance (``steps`` NaN where the label names none). Problems in first-appearance order. A (checkpoint, problem) cell without
    rows has n_samples 0. Null answers go to ``n_null``; the answer marked correct fills slot 0; wrong
    answers fill slots 1… largest count first, ties by answer string (code-point order).
 Checkpoints or problems whose rows were all rejected do not appear in the table.
@@ -58,7 +59,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from real.logs.table import CountsTable
+from real.logs.table import CountsTable, checkpoint_steps
 
 REQUIRED = ("checkpoint", "problem_id", "sample_index", "answer", "correct")
 OPTIONAL = ("run", "gold", "text", "n_tokens", "logprob", "mean_token_entropy", "temperature")
@@ -717,18 +718,12 @@ def _apply_equivalence(eq, keep, cell, ncell, cell_pid, ans_c, ans_lab, prob_gol
     return ans_new, new_lab
 
 
-def _num(x) -> float:
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
 def checkpoint_order(run_labels: list, ck_labels: list) -> tuple[list, list, np.ndarray]:
     """Order (run or None, checkpoint label) pairs given in first-appearance order (rule 6 of the module
     docstring). Returns (order as indices into the input, display labels in that order, steps (float,
-    NaN where unknown) in that order)."""
-    steps = np.array([_num(c) for c in ck_labels], float)
+    NaN where unknown) in that order). A checkpoint's step is ``real.logs.table.checkpoint_step`` of its label (a
+    number, or a usual checkpoint name such as ``global_step_140``, ``checkpoint-140`` or ``140.jsonl``)."""
+    steps = checkpoint_steps(ck_labels)
     runs = list(dict.fromkeys(r for r in run_labels if r is not None))
     multi = len(set(run_labels)) > 1  # a missing run counts as a value of its own
     if len(steps) and np.all(np.isfinite(steps)):
@@ -741,7 +736,7 @@ def checkpoint_order(run_labels: list, ck_labels: list) -> tuple[list, list, np.
         out_steps = None
     labels = [ck_labels[i] if (not multi or run_labels[i] is None) else f"{run_labels[i]}/{ck_labels[i]}" for i in order]
     if out_steps is None:
-        out_steps = np.array([_num(x) for x in labels], float)
+        out_steps = checkpoint_steps(labels)
     return order, labels, out_steps
 
 

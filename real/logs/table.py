@@ -15,6 +15,8 @@ it, vote analyses refuse it with a clear error.
 """
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,7 +28,7 @@ class CountsTable:
 
     Attributes:
       checkpoints: checkpoint labels in training order (length C).
-      steps: training step per checkpoint (float; NaN where the label is not a number), length C.
+      steps: training step per checkpoint (float; NaN where the label names no step: :func:`checkpoint_step`), length C.
       problem_ids: problem labels (length P).
       n_samples: int [C, P] samples per cell (0 = not evaluated).
       n_correct: int [C, P] correct samples per cell.
@@ -107,6 +109,37 @@ class CountsTable:
             raise ValueError("answer_counts: this table holds only n_samples/n_correct; majority-vote analyses need per-answer counts")
         return np.concatenate([self.answer_counts, self.n_null[..., None]], axis=-1), self.answer_counts.shape[2]
 
+    def with_steps(self, steps) -> CountsTable:
+        """This table with training steps given explicitly, checkpoints then in step order.
+
+        ``steps``: a mapping checkpoint label -> step (labels compared as strings; checkpoints it does not name keep
+        their step) or a sequence of one step per checkpoint. Steps must be finite numbers. When every step is then
+        finite the checkpoints are ordered by step (ties keep their order), else the order is kept. ValueError naming
+        the labels that are not checkpoints of the table, or a step that is not a finite number.
+        """
+        labels = [str(c) for c in self.checkpoints]
+        if isinstance(steps, dict):
+            unknown = sorted(str(k) for k in steps if str(k) not in labels)
+            if unknown:
+                raise ValueError(f"steps: {', '.join(map(repr, unknown))} not among the checkpoints ({', '.join(labels[:12])}"
+                                 + (" ..." if len(labels) > 12 else "") + ")")
+            given = {str(k): v for k, v in steps.items()}
+            new = [given.get(lab, s) for lab, s in zip(labels, self.steps.tolist())]
+            check = list(given.items())
+        else:
+            new = list(steps)
+            if len(new) != len(labels):
+                raise ValueError(f"steps: expected {len(labels)} steps (one per checkpoint), got {len(new)}")
+            check = list(zip(labels, new))
+        for lab, v in check:
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
+                raise ValueError(f"steps: checkpoint {lab!r} needs a finite number, got {v!r}")
+        arr = np.asarray(new, float)
+        order = np.argsort(arr, kind="stable") if np.isfinite(arr).all() else np.arange(len(arr))
+        out = self.select(checkpoints=order)
+        object.__setattr__(out, "steps", arr[order])
+        return out
+
     def select(self, checkpoints=None, problems=None) -> CountsTable:
         """Sub-table on the given checkpoint and problem indices (integer arrays or slices)."""
         ci = np.arange(len(self.checkpoints))[checkpoints if checkpoints is not None else slice(None)]
@@ -134,7 +167,7 @@ def from_answer_counts(checkpoints, problem_ids, counts, correct_answer, *, step
         None marks a cell that was not evaluated.
       correct_answer: nested list [C][P] (or list [P], shared by all checkpoints) of the correct answer
         string; answers equal to it fill slot 0.
-      steps: optional training steps (default: numeric labels, else NaN).
+      steps: optional training steps (default: :func:`checkpoint_step` of each label, NaN where it names none).
     """
     C, P = len(checkpoints), len(problem_ids)
     if len(counts) != C or any(len(row) != P for row in counts):
@@ -177,8 +210,64 @@ def from_answer_counts(checkpoints, problem_ids, counts, correct_answer, *, step
                        ac.sum(-1) + nn, ac[..., 0].copy(), ac, nn, wa)
 
 
-def _as_step(label) -> float:
-    try:
-        return float(label)
-    except (TypeError, ValueError):
+# the usual checkpoint names: an optional prefix ending in a separator, a step keyword, an optional separator, digits
+_STEP_NAME = re.compile(r"(?:.*[-_.=])?(?:global_step|step|ckpt|checkpoint|iter|iteration)[-_=]?([0-9]+)", re.IGNORECASE | re.ASCII)
+_NAME_SUFFIXES = (".jsonl", ".json", ".ndjson", ".parquet", ".pq", ".csv", ".ckpt", ".pt", ".pth", ".safetensors", ".bin")
+
+
+def checkpoint_step(label, steps: dict | None = None) -> float:
+    """The training step of a checkpoint label (float; NaN when the label names no step).
+
+    Rules, first match wins:
+
+    1. ``steps`` (optional): an explicit mapping label -> step (keys compared as strings); its value is used as is;
+    2. a number: an int, a finite float, or a string that Python's ``float`` reads (``"140"``, ``"1.5"``);
+       non-finite numbers, booleans and other types give NaN;
+    3. a name: the last path component (``/`` or ``\\``), less one file extension of
+       ``.jsonl .json .ndjson .parquet .pq .csv .ckpt .pt .pth .safetensors .bin``, that is all ASCII digits
+       (``140.jsonl``, verl's validation dumps) or reads ``[prefix<sep>]KEYWORD[sep]DIGITS`` in full, with KEYWORD one of
+       ``global_step step ckpt checkpoint iter iteration`` (any case), sep one of ``- _ =`` (``.`` also ends a prefix):
+       ``global_step_140`` (verl), ``checkpoint-140`` (Hugging Face Trainer / TRL), ``step_100``, ``step-100``,
+       ``ckpt140``, ``iter_0000140`` (Megatron), ``epoch=2-step=140.ckpt`` (Lightning), ``run1/global_step_140``.
+
+    Not steps (NaN): ``best``, ``final``, ``step``, ``checkpoint-``, ``epoch_3`` (an epoch), ``qwen2.5-7b``, ``v2``,
+    ``laststep100`` (no separator before the keyword), ``step_1.5``, ``step_-5``, ``checkpoint-140-merged``,
+    ``global_step_140/actor`` (the last component is ``actor``).
+    """
+    if steps is not None:
+        key = str(label)
+        hit = {str(k): v for k, v in steps.items()}.get(key)
+        if hit is not None:
+            return float(hit)
+    if isinstance(label, (bool, np.bool_)):
         return float("nan")
+    if isinstance(label, (int, np.integer, float, np.floating)):
+        v = float(label)
+        return v if math.isfinite(v) else float("nan")
+    if not isinstance(label, str):
+        return float("nan")
+    text = label.strip()
+    try:
+        v = float(text)
+        return v if math.isfinite(v) else float("nan")
+    except ValueError:
+        pass
+    name = re.split(r"[\\/]", text)[-1]
+    low = name.lower()
+    for suffix in _NAME_SUFFIXES:
+        if low.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    if name and name.isascii() and name.isdigit():
+        return float(int(name))
+    m = _STEP_NAME.fullmatch(name)
+    return float(int(m.group(1))) if m else float("nan")
+
+
+def checkpoint_steps(labels, steps: dict | None = None) -> np.ndarray:
+    """:func:`checkpoint_step` of every label (float array, NaN where a label names no step)."""
+    return np.array([checkpoint_step(x, steps) for x in labels], float)
+
+
+def _as_step(label) -> float:
+    return checkpoint_step(label)

@@ -111,33 +111,19 @@ def test_realized_estimators_against_direct_counts():
     np.testing.assert_allclose(got["sc_gain@2"][0], np.asarray(want) - [0.25, 0.5])
 
 
-def test_event_study_permutation_against_a_direct_enumeration():
-    # 6 windows, 2 events: the exact permutation law of the difference is over C(6, 2) = 15 labelings
-    import itertools
 
-    xs = [0.9, 1.1, 0.2, 0.1, 0.3, 0.25]
-    windows = [{"event": i < 2, "entropy": x} for i, x in enumerate(xs)]
-    got = rp.event_study(windows, n_perm=20000, seed=1)["signals"]["entropy"]
-    d = np.mean(xs[:2]) - np.mean(xs[2:])
-    assert got["difference"] == d
-    ds = [np.mean([xs[i] for i in c]) - np.mean([xs[i] for i in range(6) if i not in c]) for c in itertools.combinations(range(6), 2)]
-    exact = np.mean(np.abs(ds) >= abs(d) - 1e-12)  # 1 of 15 labelings is as extreme (two-sided: 1/15)
-    assert abs(got["p_value"] - exact) < 0.01
-    assert rp.event_study([{"event": False, "x": 1.0}] * 3)["signals"] == {}
+def test_union_and_best_single_at_one_sample_per_checkpoint_by_hand():
+    from real.lab.task import Problem
 
-
-def test_signal_windows_average_the_steps_since_the_previous_checkpoint():
-    sig = [{"step": s, "entropy": float(s), "flag": True} for s in range(1, 7)]
-    w = rp.signal_windows(sig, [0, 3, 6], {6})
-    assert [x["entropy"] for x in w] == [2.0, 5.0] and [x["event"] for x in w] == [False, True] and "flag" not in w[0]
-
-
-def test_event_study_permutes_within_strata():
-    # arm "a" has every event and high values, arm "b" none and low values: pooled, the arm difference would look
-    # like a pre-event signal; within strata only arm "a" informs, where events and non-events do not differ
-    windows = [{"event": True, "stratum": "a", "x": 1.0}, {"event": True, "stratum": "a", "x": 1.2},
-               {"event": False, "stratum": "a", "x": 1.1}, {"event": False, "stratum": "a", "x": 1.1}]
-    windows += [{"event": False, "stratum": "b", "x": 0.0} for _ in range(6)]
-    got = rp.event_study(windows, n_perm=5000, seed=0)
-    assert got["n_informative_windows"] == 4
-    assert got["signals"]["x"]["difference"] == 0.0 and got["signals"]["x"]["p_value"] > 0.9
+    q = Problem("b", (3, 4, 5), ("+", "*"))  # answer 5
+    # two checkpoints of 4 samples: 1 and 3 correct
+    recs = {0: [{"problem_id": "b", "answer": a, "text": ""} for a in ("5", "1", "1", "2")],
+            10: [{"problem_id": "b", "answer": a, "text": ""} for a in ("5", "5", "5", "1")]}
+    got = rp.realized_per_problem([q], recs, 2, (2, 4))
+    # one sample from each checkpoint: the union fails only if both fail, (3/4)(1/4)
+    np.testing.assert_allclose(got["union_1"], [1 - 0.75 * 0.25])
+    # the single checkpoint at the same budget (2 samples): 1 - C(n - c, 2)/C(4, 2)
+    np.testing.assert_allclose(got["single_1"][:, 0], [1 - 3 / 6, 1 - 0 / 6])
+    # 2 samples from each (without replacement within a checkpoint) vs 4 from one
+    np.testing.assert_allclose(got["union"], [1 - (3 / 6) * (0 / 6)])
+    np.testing.assert_allclose(got["single"][:, 0], [1.0, 1.0])  # all 4 samples of either hold a correct one

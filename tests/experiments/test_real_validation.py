@@ -24,7 +24,7 @@ def test_real_validation_quick(tmp_path):
         assert (d / name).is_file(), name
     assert set(s["figures"]) == {"gsm8k_maj_prediction.png", "gsm8k_sc_gain_prediction.png", "pythia_passk_extrapolation.png", "pythia_churn.png"}
     assert s["name"] == rv.NAME and s["absent"] is False and s["quick"] is True
-    assert s["claims"] == out["claims"] and len(s["claims"]) == 12
+    assert s["claims"] == out["claims"] and len(s["claims"]) == 16
     for c in s["claims"]:
         assert set(c) == {"claim", "holds", "value", "threshold"} and isinstance(c["holds"], bool)
         assert c["value"] is not None
@@ -45,9 +45,10 @@ def test_real_validation_quick(tmp_path):
     assert py["max_abs_cell_bias"] == max(abs(c["mean_error"]) for c in py["cells"]) and 0.8 <= py["predictive_coverage"] <= 1.0
     assert abs(py["bias"]) < abs(s["gsm8k"]["dirichlet"]["bias"])  # models the wrong answers apart: less bias than the urn
     assert s["claims"][6]["value"] == py["max_abs_cell_bias"] and s["claims"][7]["value"] == py["predictive_coverage"]
-    assert [c["threshold"] for c in s["claims"][6:]] == [0.005, 0.9, 0.03, 0.06, 0.03, 0.06]
+    assert [c["threshold"] for c in s["claims"][6:]] == [0.005, 0.9] + [0.03, 0.06] * 4  # zero-inflated, pooled, deconvolution x 2
     for r in s["pythia"]["rows"]:
         assert 0 <= r["predicted_zero_inflated"] <= 1 and 0 <= r["predicted_pooled"] <= 1
+        assert 0 <= r["predicted_deconvolution"] <= 1 and 0 <= r["predicted_deconvolution_pooled"] <= 1
         if r["k"] == 1 and not r["degenerate"]:
             assert abs(r["predicted_pooled"] - r["measured"]) < 0.005
     syn = s["pythia"]["synthetic_crossing"]

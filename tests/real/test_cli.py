@@ -125,3 +125,37 @@ def test_predict_passk_cli_json_csv_and_bad_input(tmp_path, capsys):
     with pytest.raises(SystemExit):  # --k must be integers >= 1 (argparse names the option)
         main(["predict-passk", "--samples", str(f), "--k", "0"])
     assert "--k" in capsys.readouterr().err
+
+
+def test_analyze_writes_stability_groups_and_lengths(tmp_path):
+    # 2 checkpoints x 4 problems x 4 samples; problem q_i has i + 1 correct at checkpoint 0 and 4 - i at checkpoint 10
+    rows = []
+    for ck in (0, 10):
+        for p in range(4):
+            c = p + 1 if ck == 0 else 4 - p
+            for i in range(4):
+                ok = i < c
+                rows.append({"checkpoint": ck, "problem_id": f"q{p}", "sample_index": i, "answer": "A" if ok else "B", "correct": ok,
+                             "text": "x" * (10 if ok else 30), "n_tokens": 5 if ok else 16})
+    f = tmp_path / "logs.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    groups = tmp_path / "groups.json"
+    groups.write_text(json.dumps({"q0": "gsm8k", "q1": "gsm8k", "q2": "math", "q3": "math"}))
+    out = tmp_path / "out"
+    assert main(["analyze", str(f), "--out", str(out), "--boot", "50", "--K", "3", "--groups", str(groups), "--max-tokens", "16"]) == 0
+    stab = pq.read_table(out / "stability.parquet").to_pylist()
+    # pass^4 (all 4 correct): only the problem with c = 4, so 1/4 at each checkpoint
+    got = [r for r in stab if r["metric"] == "pass_hat_k" and r["k"] == 4]
+    assert len(got) == 2 and all(abs(r["estimate"] - 0.25) < 1e-12 for r in got)
+    # pass^2 by hand: mean over problems of C(c, 2)/C(4, 2) with c = 1..4: (0 + 1 + 3 + 6)/6/4
+    got = [r for r in stab if r["metric"] == "pass_hat_k" and r["k"] == 2]
+    assert len(got) == 2 and all(abs(r["estimate"] - 10 / 24) < 1e-12 for r in got)
+    grp = pq.read_table(out / "group_metrics.parquet").to_pylist()
+    # pass@1 per group at checkpoint 0: gsm8k (q0, q1) = (1 + 2)/8, math (q2, q3) = (3 + 4)/8
+    p1 = {r["group"]: r["estimate"] for r in grp if r["metric"] == "pass_at_1" and str(r["checkpoint"]) == "0"}
+    assert abs(p1["gsm8k"] - 3 / 8) < 1e-12 and abs(p1["math"] - 7 / 8) < 1e-12
+    lengths = pq.read_table(out / "lengths.parquet").to_pylist()
+    chars = {(str(r["checkpoint"]), r["class"]): r["estimate"] for r in lengths if r["quantity"] == "chars"}
+    assert chars[("0", "correct")] == 10 and chars[("0", "wrong")] == 30
+    trunc = {(str(r["checkpoint"]), r["class"]): r["estimate"] for r in lengths if r["quantity"] == "truncated"}
+    assert trunc[("0", "wrong")] == 1 and trunc[("0", "correct")] == 0  # n_tokens 16 >= --max-tokens 16

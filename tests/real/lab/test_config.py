@@ -23,7 +23,7 @@ def test_serialization_holds_every_field_of_every_section():
 def test_quick_and_full_share_the_base_model_setting():
     assert QUICK.model == FULL.model and QUICK.task == FULL.task and QUICK.sft == FULL.sft
     assert setting_differences(QUICK.to_dict(), FULL.to_dict()) == [
-        "evaluation.n_samples: 16 -> 32", "rl.checkpoint_every: 10 -> 15", "rl.steps: 60 -> 150"]
+        "evaluation.n_samples: 16 -> 32", "rl.checkpoint_every: 10 -> 15", "rl.steps: 40 -> 150"]
 
 
 @pytest.mark.parametrize("section, edit, message", [

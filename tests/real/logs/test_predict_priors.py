@@ -272,3 +272,29 @@ def test_pass_at_k_predictions_contract():
         predict_pass_at_k(t, [1], model="magic")
     with pytest.raises(ValueError, match="n_boot"):
         predict_pass_at_k(t, [1], n_boot=-1)
+
+
+def test_pass_at_k_predictions_deconvolution():
+    """The "deconvolution" model: per-problem estimates are the discrete-posterior pass@k of the reported prior,
+    the intervals are its posterior quantiles, the bootstrap interval holds the estimate, degenerate checkpoints
+    get the limit."""
+    from theory.passk import deconvolution_pass_at_k, deconvolution_pass_at_k_quantile
+
+    n = np.array([[16, 16, 16, 16, 16, 0], [16, 16, 16, 16, 16, 16]])
+    c = np.array([[0, 1, 3, 8, 0, 0], [0, 0, 0, 0, 0, 0]])
+    t = CountsTable(("a", "b"), np.array([np.nan, np.nan]), tuple(f"p{i}" for i in range(6)), n, c)
+    out = predict_pass_at_k(t, [1, 10, 1000], model="deconvolution", n_boot=6)
+    a, b = out["checkpoints"]["a"], out["checkpoints"]["b"]
+    assert b["params"]["degenerate"] == "no sample is correct" and b["dataset"]["1000"] == {"estimate": 0.0, "low": 0.0, "high": 0.0}
+    pr = a["params"]
+    assert pr["df"] in (3, 5, 7) and pr["c0"] in (0.1, 1.0, 10.0) and abs(sum(pr["g"]) - 1) < 1e-9
+    cc = np.array([0, 1, 3, 8, 0])
+    np.testing.assert_allclose(a["problems"]["pass_at_k"]["1000"]["estimate"], deconvolution_pass_at_k(16, cc, 1000, pr["grid"], pr["g"]))
+    np.testing.assert_allclose(a["problems"]["pass_at_k"]["10"]["low"], deconvolution_pass_at_k_quantile(16, cc, 10, 0.025, pr["grid"], pr["g"]))
+    for k in ("1", "10", "1000"):
+        d = a["dataset"][k]
+        assert d["low"] <= d["estimate"] <= d["high"]
+        pp = a["problems"]["pass_at_k"][k]
+        assert np.all(np.array(pp["low"]) <= np.array(pp["high"]))
+    assert a["dataset"]["1"]["estimate"] == pytest.approx(np.mean(a["problems"]["pass_at_k"]["1"]["estimate"]))
+    assert write_pass_at_k(out).startswith("{")
