@@ -388,12 +388,14 @@ def length_breakdown(records=None, *, paths=None, table: CountsTable | None = No
             continue
         run = sink.cols["run"][-1]
         key = (run, sink.cols["checkpoint"][-1], sink.cols["problem_id"][-1], sink.cols["sample_index"][-1])
-        if key in first_seen:
-            f0, l0 = first_seen[key]
-            report.reject(file, line, f"duplicate key: (checkpoint {key[1]!r}, problem_id {key[2]!r}, sample_index {key[3]}) "
-                                      f"first seen at {f0}:{l0}")
+        temp = sink.cols["temperature"][-1]  # samples of other temperatures reuse the indices: part of the key
+        seen_key = key + (None if temp is None or temp != temp else float(temp),)
+        if seen_key in first_seen:
+            f0, l0 = first_seen[seen_key]
+            report.reject(file, line, f"duplicate key: (checkpoint {key[1]!r}, problem_id {key[2]!r}, sample_index {key[3]}"
+                                      + ("" if seen_key[-1] is None else f", temperature {seen_key[-1]:g}") + f") first seen at {f0}:{l0}")
             continue
-        first_seen[key] = (file, line)
+        first_seen[seen_key] = (file, line)
         kept.append((key, sink.cols["answer"][-1], bool(sink.cols["correct"][-1]), sink.cols["temperature"][-1], obj))
     n_other = 0
     if temperature is not None:

@@ -363,3 +363,14 @@ def test_length_bad_rows_duplicates_temperatures_and_table_alignment(tmp_path):
         length_breakdown(recs, max_tokens=0)
     with pytest.raises(ValueError, match=r"^records: no valid sample record"):
         length_breakdown(bad[:1])
+
+
+def test_length_keeps_one_temperature_whose_samples_reuse_the_indices_of_another():
+    # the same (checkpoint, problem_id, sample_index) at T = 0.7 and T = 1.0 are two samples, not a duplicate
+    recs = [{"checkpoint": 0, "problem_id": "p", "sample_index": i, "answer": "A", "correct": True, "temperature": T,
+             "text": "x" * (5 if T == 0.7 else 9)} for T in (0.7, 1.0) for i in range(3)]
+    out = length_breakdown(recs, temperature=1.0, n_boot=20)
+    assert out["import"]["rows_rejected"] == 0 and out["n_other_temperature"] == 3
+    assert out["values"]["chars"]["correct"]["estimate"][0] == 9
+    dup = length_breakdown(recs + recs[:1], temperature=0.7, n_boot=20)  # a true duplicate is still one
+    assert dup["import"]["rows_rejected"] == 1 and "temperature 0.7" in dup["import"]["rejected"][0]["reason"]
