@@ -641,6 +641,62 @@ def _splits_section(doc: _Doc, sp: dict, results: dict) -> None:
         doc.table(["split", "problems", "union (checkpoints)", "union pass@K", "best single: pass@K", "excess [95% CI]"], cov_rows)
 
 
+def _breakdown_sections(doc: _Doc, results: dict) -> None:
+    """Sections for ``real.logs.breakdowns``' tables when ``analyze`` computed them (``real/__main__.py``): stability
+    (pass^k, G-Pass@k_τ, mG-Pass@k at k = K), metrics per problem group, and lengths of correct vs wrong samples."""
+    K = results.get("K")
+    stab = results.get("stability")
+    if isinstance(stab, dict) and stab.get("rows"):
+        ks = sorted({r["k"] for r in stab["rows"]})
+        k = K if K in ks else ks[-1]
+        by = {(str(r["checkpoint"]), r["metric"], r["tau"]): r for r in stab["rows"] if r["k"] == k}
+        taus = sorted({r["tau"] for r in stab["rows"] if r["metric"] == "g_pass_at_k" and r["k"] == k})
+        cols = ([("pass_hat_k", None, f"pass^{k}")] + [("g_pass_at_k", t, f"G-Pass@{k} τ={t:g}") for t in taus]
+                + [("mg_pass_at_k", None, f"mG-Pass@{k}")])
+        doc.h("Stability: pass^k, G-Pass@k, mG-Pass@k")
+        doc.p(stab["note"] + ". All k are in stability.csv.")
+        doc.table(["checkpoint"] + [c[2] + " [95% CI]" for c in cols],
+                  [[c] + [_ci(r["estimate"], r["low"], r["high"]) if (r := by.get((c, m, t))) else "n/a" for m, t, _ in cols]
+                   for c in [str(x) for x in results["checkpoints"]]][:3 * MAX_ROWS_SHOWN])
+    gb = results.get("groups")
+    if isinstance(gb, dict) and gb.get("rows"):
+        by = {(r["group"], str(r["checkpoint"]), r["metric"], r["k"]): r for r in gb["rows"]}
+        body = []
+        for g in gb["names"]:
+            for c in [str(x) for x in results["checkpoints"]]:
+                p1, mj, sc = by.get((g, c, "pass_at_1", 1)), by.get((g, c, "maj_at_k", K)), by.get((g, c, "sc_gain", K))
+                if p1 is None:
+                    continue
+                body.append([g, c, p1["n_problems"], _ci(p1["estimate"], p1["low"], p1["high"]),
+                             _ci(mj["estimate"], mj["low"], mj["high"]) if mj else "n/a",
+                             _ci(sc["estimate"], sc["low"], sc["high"]) if sc else "n/a"])
+        doc.h("Metrics per problem group")
+        doc.p(f"{gb['note']}. Tie policy of maj@k: {gb['tie_policy']}. All rows are in group_metrics.csv.")
+        doc.table(["group", "checkpoint", "problems", "pass@1 [95% CI]", f"maj@{K} [95% CI]", f"SC gain@{K} [95% CI]"], body[:3 * MAX_ROWS_SHOWN])
+    lb = results.get("lengths")
+    if isinstance(lb, dict) and "rows" in lb:
+        doc.h("Response length and truncation, correct vs wrong samples")
+        doc.p(lb["note"] + ".")
+        missing = [f"{q}: {d.get('reason', 'unavailable')}" for q, d in lb["quantities"].items() if not d.get("available")]
+        if missing:
+            doc.bullets(missing)
+        by = {(str(r["checkpoint"]), r["quantity"], r["class"]): r for r in lb["rows"]}
+        qs = [q for q, d in lb["quantities"].items() if d.get("available")]
+        head = ["checkpoint"] + [f"{q} {cl}" for q in qs for cl in ("correct", "wrong", "wrong − correct [95% CI]")]
+        body = []
+        for c in [str(x) for x in lb["checkpoints"]]:
+            row = [c]
+            for q in qs:
+                for cl in ("correct", "wrong"):
+                    r = by.get((c, q, cl))
+                    row.append(_fmt(r["estimate"]) if r else "n/a")
+                r = by.get((c, q, "wrong_minus_correct"))
+                row.append(_ci(r["estimate"], r["low"], r["high"]) if r else "n/a")
+            body.append(row)
+        if qs:
+            doc.table(head, body[:3 * MAX_ROWS_SHOWN])
+
+
 def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analysis", import_report: dict | None = None,
                  signals: list[dict] | None = None, token_positions: list[dict] | None = None) -> dict:
     """Write tables (Parquet + CSV), figures (PNG), ``summary.json``, ``report.md`` and ``report.html``.
@@ -816,6 +872,8 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
         atomic_write_text(out / "splits.json", json.dumps(_jsonable(
             {key: sp[key] for key in ("names", "n_per_split", "counts", "K", "ks", "coverage", "note", "rows")}), indent=1) + "\n")
         written["splits_json"] = str(out / "splits.json")
+
+    _breakdown_sections(doc, results)
 
     if import_report is not None:
         import_report = _import_section(doc, import_report)

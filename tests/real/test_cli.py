@@ -159,3 +159,8 @@ def test_analyze_writes_stability_groups_and_lengths(tmp_path):
     assert chars[("0", "correct")] == 10 and chars[("0", "wrong")] == 30
     trunc = {(str(r["checkpoint"]), r["class"]): r["estimate"] for r in lengths if r["quantity"] == "truncated"}
     assert trunc[("0", "wrong")] == 1 and trunc[("0", "correct")] == 0  # n_tokens 16 >= --max-tokens 16
+    md = (out / "report.md").read_text()
+    assert "## Stability: pass^k, G-Pass@k, mG-Pass@k" in md and "## Metrics per problem group" in md
+    assert "## Response length and truncation, correct vs wrong samples" in md and "Tie policy of maj@k" in md
+    # the group table shows each group's pass@1 at checkpoint 0 (3/8 and 7/8) and pass^3 of checkpoint 0, (0 + 0 + 1 + 4)/4 / 4
+    assert "0.375 [" in md and "0.875 [" in md and "0.312 [" in md
