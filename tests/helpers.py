@@ -84,3 +84,20 @@ def run_quick(module, tmp_path, files) -> tuple[dict, Path, dict]:
     summary = check_summary(folder / "summary.json", module.NAME)
     assert summary["claims"] == out["claims"]
     return out, folder, summary
+
+
+def table_from_samples(samples, gold="A", labels=True):
+    """A CountsTable from answer lists: samples nested [C][P] (None = unparsed; [] = not evaluated), checkpoints
+    "0", "10", ..., problems "q0", ...; ``labels=False`` drops the wrong answers' labels (a count-only answer table)."""
+    from real.logs.table import CountsTable, from_answer_counts
+
+    C, P = len(samples), len(samples[0])
+    counts = [[{} for _ in range(P)] for _ in range(C)]
+    for c in range(C):
+        for p in range(P):
+            for a in samples[c][p]:
+                counts[c][p][a] = counts[c][p].get(a, 0) + 1
+    t = from_answer_counts([str(10 * c) for c in range(C)], [f"q{p}" for p in range(P)], counts, [gold] * P)
+    if not labels:
+        t = CountsTable(t.checkpoints, t.steps, t.problem_ids, t.n_samples, t.n_correct, t.answer_counts, t.n_null)
+    return t

@@ -6,6 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from helpers import table_from_samples
 
 from real.logs.analysis import (
     CLASS_NAMES,
@@ -21,22 +22,8 @@ from real.logs.analysis import (
     per_problem_maj_at_k,
     pooled_counts,
 )
-from real.logs.table import CountsTable, from_answer_counts
+from real.logs.table import CountsTable
 from theory.voting import sc_gain_from_counts
-
-
-def table_from_samples(samples, gold="A", labels=True):
-    """samples: nested list [C][P] of answer lists (None = unparsed); [] = not evaluated."""
-    C, P = len(samples), len(samples[0])
-    counts = [[{} for _ in range(P)] for _ in range(C)]
-    for c in range(C):
-        for p in range(P):
-            for a in samples[c][p]:
-                counts[c][p][a] = counts[c][p].get(a, 0) + 1
-    t = from_answer_counts([str(10 * c) for c in range(C)], [f"q{p}" for p in range(P)], counts, [gold] * P)
-    if not labels:
-        t = CountsTable(t.checkpoints, t.steps, t.problem_ids, t.n_samples, t.n_correct, t.answer_counts, t.n_null)
-    return t
 
 
 def brute_vote(sub, gold="A"):

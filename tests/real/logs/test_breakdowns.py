@@ -10,6 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from helpers import table_from_samples
 
 from common.bootstrap import bootstrap_weights
 from real.logs.analysis import checkpoint_metrics
@@ -21,20 +22,9 @@ from real.logs.breakdowns import (
     stability_metrics,
 )
 from real.logs.schema import records_to_counts
-from real.logs.table import CountsTable, from_answer_counts
+from real.logs.table import CountsTable
 
 GOLD = "A"
-
-
-def table_from_samples(samples):
-    """samples: nested list [C][P] of answer lists (None = unparsed); [] = not evaluated."""
-    C, P = len(samples), len(samples[0])
-    counts = [[{} for _ in range(P)] for _ in range(C)]
-    for c in range(C):
-        for p in range(P):
-            for a in samples[c][p]:
-                counts[c][p][a] = counts[c][p].get(a, 0) + 1
-    return from_answer_counts([str(10 * c) for c in range(C)], [f"q{p}" for p in range(P)], counts, [GOLD] * P)
 
 
 def random_samples(rng, C=3, P=7, n_choices=(0, 3, 5, 6)):
