@@ -1,4 +1,4 @@
-"""Command line: ``python -m experiments {list, run NAME, bench NAME, sweep ..., all} [--quick]``.
+"""Command line: ``python -m experiments {list, run NAME, bench NAME, sweep ..., all, paper} [--quick]``.
 
 ``all`` is the project's main job: it runs the quick version of every experiment and benchmark on
 embedded defaults and writes ``results/index.html`` (and ``index.md``), which links every
@@ -8,6 +8,7 @@ embedded defaults and writes ``results/index.html`` (and ``index.md``), which li
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 
@@ -24,12 +25,17 @@ def main(argv=None) -> int:
         p = sub.add_parser(cmd, help=f"{cmd} one named {'experiment' if cmd == 'run' else 'benchmark'}")
         p.add_argument("name")
         p.add_argument("--quick", action="store_true", help="the quick version (embedded small defaults)")
+        if cmd == "bench":
+            p.add_argument("--scale", action="store_true",
+                           help="bench real only: 10^8 sample records (10^7 with --quick), streamed, peak memory measured")
     p = sub.add_parser("sweep", help="grid: error consistency x temperature x advantage x seeds -> tidy Parquet")
     from experiments import sweep
 
     sweep.add_arguments(p)
     p = sub.add_parser("all", help="run every experiment and benchmark, then write results/index.html")
     p.add_argument("--quick", action="store_true")
+    p = sub.add_parser("paper", help="write paper/generated/ from results/ (numbers, tables, derivations, figures), then build paper/build/paper.pdf")
+    p.add_argument("--no-build", action="store_true", help="write the generated sources and check the prose; do not run LaTeX")
     args = ap.parse_args(argv)
 
     if args.cmd == "list":
@@ -37,6 +43,12 @@ def main(argv=None) -> int:
             for name, (_, doc) in table.items():
                 print(f"{kind:5s} {name:20s} {doc}")
         return 0
+    if args.cmd == "paper":
+        from experiments.paper import run_cli
+
+        code = run_cli(RESULTS_DIR, build=not args.no_build)
+        write_index(RESULTS_DIR)  # links the PDF where it was built
+        return code
     if args.cmd == "sweep":
         code = sweep.main(args)
         write_index(RESULTS_DIR)
@@ -46,7 +58,15 @@ def main(argv=None) -> int:
         if args.name not in table:
             print(f"name: unknown {args.cmd} target {args.name!r}; known: {', '.join(table)}", file=sys.stderr)
             return 2
-        out = table[args.name][0](quick=args.quick)
+        run_fn = table[args.name][0]
+        if getattr(args, "scale", False):
+            if args.name != "real":
+                print(f"--scale: only bench real has a scale mode, not {args.name!r}", file=sys.stderr)
+                return 2
+            from experiments import bench_real
+
+            run_fn = functools.partial(bench_real.run, scale=True)
+        out = run_fn(quick=args.quick)
         write_index(RESULTS_DIR)
         return 0 if all(c["holds"] for c in out["claims"]) else 1
     failed = []

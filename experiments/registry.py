@@ -37,5 +37,7 @@ BENCHMARKS = {
     "sampler": (_lazy("bench_sampler"),
                 "samplers on one checkpoint: JAX (KV cache, recompute), transformers, vLLM (CPU build); answers, log-probs; vLLM on the lab run"),
     "signals": (_lazy("bench_signals"), "an RL step's time with and without the training signals (entropy, branching, KL, ...), same process"),
-    "real": (_lazy("bench_real"), "sample-log analysis at scale: 200 checkpoints x 500 problems x 64 samples from Parquet (import + every analysis)"),
+    "trainers": (_lazy("bench_trainers"), "a GRPO step: our JAX trainer vs TRL's GRPOTrainer, same model and setting; exact maj@k vs verl bootstrap"),
+    "real": (_lazy("bench_real"), "sample-log analysis at scale: 200 checkpoints x 500 problems x 64 samples from Parquet (import + every analysis); "
+                                  "--scale: 10^8 records streamed, peak memory"),
 }

@@ -140,7 +140,8 @@ def cmd_analyze(args) -> int:
         raise SystemExit(f"--map: expected OURS=THEIRS, got {bad[0]!r}")
     mapping = {k.strip(): v.strip() for k, v in mapping.items()}
     tables, report = load_counts_by_temperature(args.logs, format=args.format, mapping=mapping or None, checkpoint=args.checkpoint,
-                                                steps=args.steps)
+                                                steps=args.steps, trl_reward=args.trl_reward, trl_threshold=args.trl_threshold,
+                                                stream=args.stream)
     t_load = time.perf_counter() - t0
     print(report.summary())
     logs = None
@@ -205,7 +206,9 @@ def _breakdowns(res: dict, tables: dict, args) -> None:
             return False
 
     files = expand_paths(args.logs)  # the importers' rule: a folder gives its data files
-    if args.format in ("auto", "records") and files and all(is_records(f) for f in files):
+    if getattr(args, "stream", False):
+        res["notes"].append("lengths: not computed with --stream (the length breakdown reads every record into memory)")
+    elif args.format in ("auto", "records") and files and all(is_records(f) for f in files):
         lb = length_breakdown(paths=[str(f) for f in files], table=table, max_tokens=args.max_tokens, temperature=res.get("temperature"),
                               weights=W)
         res["lengths"] = lb
@@ -333,6 +336,12 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=_step_map, default=None, metavar="LABEL=STEP,...",
                    help="training steps of checkpoints given explicitly (default: from the labels: 140, global_step_140, "
                         "checkpoint-140, step_140, ckpt140, 140.jsonl)")
+    p.add_argument("--trl-reward", default=None, metavar="COLUMN",
+                   help="TRL completions logs: the reward column that decides correctness (default: the only one)")
+    p.add_argument("--trl-threshold", type=float, default=0.0, help="TRL completions logs: correct when reward > this")
+    p.add_argument("--stream", action="store_true",
+                   help="read our sample records (Parquet/JSONL) batch by batch in bounded memory, for logs larger than memory "
+                        "(real.logs.streaming; the same tables; not CSV or other formats)")
     _add_import_args(p)
     p = sub.add_parser("predict-sc", help="predict maj@K and SC gain (K may exceed n) -> predictions.json")
     p.add_argument("--samples", required=True, help="sample-record file (JSONL/Parquet) or any format load_counts reads")

@@ -167,6 +167,9 @@ def per_problem_pass_at_k(table: CountsTable, k: int) -> np.ndarray:
     return out
 
 
+MAJ_BLOCK_ROWS = 4096  # distinct count vectors per exact maj@k call (bounds its working memory)
+
+
 def maj_at_k_rows(rows, k: int) -> np.ndarray:
     """Exact unbiased maj@k (``theory.voting.maj_at_k``) of count vectors [N, 1 + W + 1]:
     column 0 the correct answer, columns 1..W wrong answers (any order), the last column null answers
@@ -178,7 +181,8 @@ def maj_at_k_rows(rows, k: int) -> np.ndarray:
     answer, so the correct answer always wins (1) when the first exceeds the second, and always loses (0)
     when min(c0, k) < k − (n − w1) (the top wrong answer always has more votes), in particular when
     c0 = 0; rows without any wrong answer give pass@k (the correct answer wins iff it gets ≥ 1 vote). The
-    remaining rows are deduplicated (wrong answers sorted) and evaluated in one batched call."""
+    remaining rows are deduplicated (wrong answers sorted) and evaluated in batched calls of at most
+    ``MAJ_BLOCK_ROWS`` rows (memory stays bounded at 10^5+ cells)."""
     k = _check_k(k)
     rows = np.asarray(rows)
     if rows.ndim != 2 or rows.shape[1] < 2:
@@ -205,7 +209,9 @@ def maj_at_k_rows(rows, k: int) -> np.ndarray:
         width = int((wrong[todo] > 0).sum(1).max())
         packed = np.concatenate([c0[todo, None], wrong[todo, :width], null[todo, None]], axis=1)
         uniq, inv = np.unique(packed, axis=0, return_inverse=True)
-        out[np.flatnonzero(todo)] = maj_at_k(uniq, k, abstain=1 + width)[inv.reshape(-1)]
+        # in blocks: maj_at_k's working memory grows with rows x answers x k (one call on 10^5+ rows needs GBs)
+        vals = np.concatenate([maj_at_k(uniq[i:i + MAJ_BLOCK_ROWS], k, abstain=1 + width) for i in range(0, len(uniq), MAJ_BLOCK_ROWS)])
+        out[np.flatnonzero(todo)] = vals[inv.reshape(-1)]
     return out
 
 

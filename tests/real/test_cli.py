@@ -36,6 +36,23 @@ def test_analyze_cli_end_to_end(tmp_path):
     assert "<table" in (out / "report.html").read_text()
 
 
+def test_analyze_stream_gives_the_same_metrics(tmp_path):
+    # --stream (real.logs.streaming) reads the same records batch by batch: the same metrics table and import report
+    rows = [{"checkpoint": ck, "problem_id": f"q{p}", "sample_index": i, "answer": a, "correct": a == "A"}
+            for ck, answers in ((0, "AAABCD"), (10, "AABBBC")) for p in range(4) for i, a in enumerate(answers)]
+    f = tmp_path / "logs.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in rows) + "\n" + json.dumps({**rows[0], "answer": "Z"}) + "\n")  # one duplicate
+    outs = {}
+    for mode in ("memory", "stream"):
+        outs[mode] = tmp_path / mode
+        assert main(["analyze", str(f), "--out", str(outs[mode]), "--boot", "50", "--K", "5"] + (["--stream"] if mode == "stream" else [])) == 0
+    a, b = (pq.read_table(outs[m] / "metrics.parquet").to_pylist() for m in ("memory", "stream"))
+    assert a == b and len(a) > 0
+    ra, rb = (json.loads((outs[m] / "import_report.json").read_text()) for m in ("memory", "stream"))
+    assert ra["rows_read"] == rb["rows_read"] == len(rows) + 1 and ra["rows_rejected"] == rb["rows_rejected"] == 1
+    assert "not computed with --stream" in (outs["stream"] / "report.md").read_text()
+
+
 def test_cli_errors_are_reported(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path / "o")]) == 2
     assert "missing.jsonl" in capsys.readouterr().err

@@ -6,6 +6,10 @@
 - :func:`json_lines` / :func:`csv_rows`: (line number, row) pairs. Files are read as bytes and decoded
   line by line, so a line with invalid UTF-8 (or invalid JSON, or a CSV record with the wrong number of
   fields) is rejected alone, naming its line, and the rest of the file is read;
+- :func:`json_document`: the entries of one JSON document (an object of entries, or an object whose member
+  holds them, as OpenCompass writes its predictions and results), each with the line it starts on; an entry
+  with invalid UTF-8 or a duplicated key is rejected alone, and a syntax error rejects the rest of the document
+  as one row naming its line (the entries before it are kept);
 - :func:`peek_fields` (the field names of a file, for format detection) and :func:`is_empty`.
 """
 
@@ -13,6 +17,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+from json.decoder import scanstring
 from pathlib import Path
 
 from real.logs.schema import ImportReport
@@ -68,6 +74,10 @@ def json_lines(path: Path, report: ImportReport, data: bytes | None = None):
             report.rows_read += 1
             report.reject(path, no, f"invalid JSON: {e.msg} at column {e.colno}")
             continue
+        except ValueError as e:  # json raises a plain ValueError for an integer literal beyond Python's digit limit
+            report.rows_read += 1
+            report.reject(path, no, f"invalid JSON: {e}")
+            continue
         yield no, obj
 
 
@@ -121,9 +131,131 @@ def csv_rows(path: Path, report: ImportReport):
         yield start, dict(zip(header, vals))
 
 
+_WS_RE = re.compile(r"[ \t\n\r]*")
+_BAD_BYTE = re.compile("[\udc80-\udcff]")  # invalid UTF-8 bytes, decoded with surrogateescape
+
+
+class _Syntax(ValueError):
+    """A syntax error of a JSON document at character ``pos``."""
+
+    def __init__(self, msg: str, pos: int):
+        super().__init__(msg)
+        self.msg, self.pos = msg, pos
+
+
+def _line_of(text: str, pos: int) -> tuple[int, int]:
+    """(1-based line, 1-based column) of character ``pos``."""
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def _container(text: str, pos: int, decoder: json.JSONDecoder):
+    """(key or position, value start, value end, value) for each entry of the JSON object or array starting at ``pos``
+    (white space skipped); _Syntax on a syntax error (entries before it were yielded)."""
+    opener = text[pos:pos + 1]
+    if opener not in ("{", "["):
+        raise _Syntax("expected an object or an array", pos)
+    close = "}" if opener == "{" else "]"
+    pos = _WS_RE.match(text, pos + 1).end()
+    if text[pos:pos + 1] == close:
+        return
+    i = 0
+    while True:
+        if opener == "{":
+            if text[pos:pos + 1] != '"':
+                raise _Syntax("expected a key in double quotes", pos)
+            try:
+                key, pos = scanstring(text, pos + 1)
+            except json.JSONDecodeError as e:
+                raise _Syntax(e.msg, e.pos) from None
+            pos = _WS_RE.match(text, pos).end()
+            if text[pos:pos + 1] != ":":
+                raise _Syntax("expected ':'", pos)
+            pos = _WS_RE.match(text, pos + 1).end()
+        else:
+            key = i
+        try:
+            val, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as e:
+            raise _Syntax(e.msg, e.pos) from None
+        except ValueError as e:  # an integer literal beyond Python's digit limit
+            raise _Syntax(str(e), pos) from None
+        yield key, pos, end, val
+        i += 1
+        pos = _WS_RE.match(text, end).end()
+        sep = text[pos:pos + 1]
+        if sep == close:
+            return
+        if sep != ",":
+            raise _Syntax(f"expected ',' or '{close}'", pos)
+        pos = _WS_RE.match(text, pos + 1).end()
+
+
+def json_document(path: Path, report: ImportReport, member: str | None = None) -> tuple[dict, list]:
+    """One JSON document (``.json``, e.g. ``json.dump(..., indent=4)``) -> ``(top, entries)``.
+
+    ``entries``: ``(line, key, value)`` for each entry of the top-level object (``member=None``) or of its
+    ``member`` field (an object, key = its key; or an array, key = the position), ``line`` = the line where the
+    entry's value starts. ``top``: the other top-level fields (all of them when ``member`` is None: {}).
+    Rejected here, each counted in ``rows_read``: an entry whose text holds invalid UTF-8 ("invalid UTF-8"); a key
+    seen before in the same object ("duplicate key", naming the first line; ``json.load`` would keep the last one
+    silently); a syntax error ("invalid JSON": the entries before it are kept, and the rest of the document,
+    which cannot be split into entries, is one rejected row at the error's line). ``member`` missing or not an
+    object/array, or a top level that is not an object: one rejected row. The caller counts the entries it gets.
+    """
+    text = path.read_bytes().decode("utf-8", "surrogateescape")
+    decoder = json.JSONDecoder()
+    start = _WS_RE.match(text, 0).end()
+
+    def reject(pos: int, why: str) -> None:
+        report.rows_read += 1
+        report.reject(path, _line_of(text, pos)[0], why)
+
+    def entries_of(pos: int) -> list:
+        out, first = [], {}
+        try:
+            for key, a, b, val in _container(text, pos, decoder):
+                line = _line_of(text, a)[0]
+                bad = _BAD_BYTE.search(text, a, b)
+                if bad:
+                    reject(a, f"invalid UTF-8: byte {ord(bad.group()) - 0xDC00:#04x} at line {_line_of(text, bad.start())[0]}, "
+                              f"column {_line_of(text, bad.start())[1]}")
+                elif key in first:
+                    reject(a, f"duplicate key: {key!r} first seen at {path}:{first[key]}")
+                else:
+                    first[key] = line
+                    out.append((line, key, val))
+        except _Syntax as e:
+            line, col = _line_of(text, e.pos)
+            reject(e.pos, f"invalid JSON: {e.msg} at line {line}, column {col}; the rest of the document from there is "
+                          "unreadable and counted as this one row")
+        return out
+
+    if member is None:
+        return {}, entries_of(start)
+    top, where = {}, None
+    try:
+        for key, a, b, val in _container(text, start, decoder):
+            if key == member:
+                where = a
+            elif not _BAD_BYTE.search(text, a, b):
+                top[key] = val
+    except _Syntax as e:
+        if where is None:
+            line, col = _line_of(text, e.pos)
+            reject(e.pos, f"invalid JSON: {e.msg} at line {line}, column {col}; no readable {member!r} field before it")
+            return top, []
+    if where is None:
+        reject(start, f"missing field: {member}")
+        return top, []
+    return top, entries_of(where)
+
+
 def peek_fields(path: Path) -> dict:
     """Field names (as dict keys) of the first parsable record: the first JSON line that is an object, the
-    CSV header, or the Parquet schema; {} when the file has none. ValueError for an unreadable Parquet file."""
+    CSV header, or the Parquet schema; for a ``.json`` file whose first line is not JSON, the whole document
+    when it is an object (its top-level fields with their values); {} when the file has none. ValueError for an
+    unreadable Parquet file."""
     kind = file_kind(path)
     if kind == "parquet":
         import pyarrow.parquet as pq
@@ -142,9 +274,20 @@ def peek_fields(path: Path) -> dict:
                 obj = json.loads(raw)
                 if isinstance(obj, dict):
                     return obj
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except ValueError:  # JSONDecodeError, UnicodeDecodeError, an integer beyond Python's digit limit
+                if path.suffix.lower() == ".json":
+                    return _peek_document(path)
                 continue
     return {}
+
+
+def _peek_document(path: Path) -> dict:
+    """The top-level object of a JSON document (invalid UTF-8 replaced), or {} when it does not parse."""
+    try:
+        obj = json.loads(path.read_bytes().decode("utf-8", "replace"))
+    except ValueError:
+        return {}
+    return obj if isinstance(obj, dict) else {}
 
 
 def is_empty(path: Path) -> bool:

@@ -112,6 +112,16 @@ def test_maj_rows_shortcuts_match_enumeration():
     # batched call equals row-by-row (dedup and the scatter back preserve order)
     rows = np.array([r for r in rand if sum(r) >= 3])
     np.testing.assert_allclose(maj_at_k_rows(rows, 3), [maj_at_k_rows(r[None], 3)[0] for r in rows], atol=1e-14)
+    # calls in blocks (bounded memory at 10^5+ cells) give the same values, including a short last block
+    import real.logs.analysis as analysis_module
+
+    one_call = maj_at_k_rows(rows, 3)
+    old_block = analysis_module.MAJ_BLOCK_ROWS
+    try:
+        analysis_module.MAJ_BLOCK_ROWS = 3
+        np.testing.assert_allclose(maj_at_k_rows(rows, 3), one_call, atol=1e-14)
+    finally:
+        analysis_module.MAJ_BLOCK_ROWS = old_block
     with pytest.raises(ValueError, match="n >= k"):
         maj_at_k_rows(np.array([[1, 1, 0]]), 3)
 
