@@ -23,10 +23,10 @@ Checks:
 - log-probs: each sampler's per-token log-probabilities of its own sampled tokens against our model's
   teacher-forced log-probabilities of the same tokens (``real.lab.scoring``): max |difference| < 1e-3 nats.
 With vLLM, and a lab run in ``results/real_rlvr`` (the main job runs it first): every evaluated RL
-checkpoint of that run (quick mode: its first and last, the base and the trained policy) is sampled with
-vLLM on the run's own test problems and evaluation setting, into
-sample records (``vllm_samples.jsonl``) that ``real.logs`` analyses unchanged (``vllm_analysis/``), and
-compared with the run's JAX samples checkpoint by checkpoint (the chi-square test above; pass@1 of each).
+checkpoint of that run (quick mode: its first and last, the base and the trained policy, on its first 64 test
+problems) is sampled with vLLM on the run's own test problems and evaluation setting, into sample records
+(``vllm_samples.jsonl``) that ``real.logs`` analyses unchanged (``vllm_analysis/``), and compared with the run's JAX
+samples checkpoint by checkpoint (the chi-square test above; pass@1 of each).
 
 The checkpoint for the side-by-side: ``results/real_rlvr/base`` when it exists (the trained base model),
 else a fresh SFT of the quick setting's model (150 steps quick, 400 full). Quick mode: 40 problems x 16
@@ -53,6 +53,7 @@ TEMPERATURE = 1.0
 TOP_P = 0.95
 LOGPROB_TOL = 1e-3  # nats
 P_MIN = 1e-3
+QUICK_RUN_PROBLEMS = 64  # quick mode: vLLM samples the lab run's first 64 test problems (all 200 took ~170 s of the main job)
 
 
 def homogeneity_test(a_answers: list, b_answers: list, *, permutations: int = 2000, seed: int = 0) -> dict:
@@ -159,10 +160,12 @@ def _make_samplers(params, config, tk, hf: Path, n_rows: int):
     }
 
 
-def vllm_on_run(run_dir: Path, out_dir: Path, log=print, n: int | None = None, ends_only: bool = False) -> dict:
+def vllm_on_run(run_dir: Path, out_dir: Path, log=print, n: int | None = None, ends_only: bool = False,
+                max_problems: int | None = None) -> dict:
     """vLLM on every evaluated checkpoint of a lab run (module docstring): records, analysis, comparison.
     ``n``: samples per problem (default: the run's own ``evaluation.n_samples``); ``ends_only``: only the first and
-    the last checkpoint (the base and the trained policy; the quick mode, which keeps the main job in budget)."""
+    the last checkpoint (the base and the trained policy); ``max_problems``: only the run's first test problems (both
+    are the quick mode's, which keeps the main job in budget; the comparison uses the same problems on both sides)."""
     from real.lab.config import RunConfig
     from real.lab.evaluate import make_sampler, sample_records, write_records
     from real.lab.run import make_problem_sets
@@ -175,7 +178,7 @@ def vllm_on_run(run_dir: Path, out_dir: Path, log=print, n: int | None = None, e
     steps = json.loads((run_dir / "run.json").read_text())["steps"]
     if ends_only and len(steps) > 2:
         steps = [steps[0], steps[-1]]
-    test = problem_records(make_problem_sets(cfg)[0]["test"])
+    test = problem_records(make_problem_sets(cfg)[0]["test"])[:max_problems]
     e = cfg.evaluation
     n = n or e.n_samples
     records, seconds, loads = [], {}, {}
@@ -209,7 +212,7 @@ def vllm_on_run(run_dir: Path, out_dir: Path, log=print, n: int | None = None, e
                 if r["checkpoint"] == s:
                     groups.setdefault(r["problem_id"], []).append(r)
             by[name] = groups
-        pids = sorted(by["jax"])
+        pids = sorted(set(by["jax"]) & {t["problem_id"] for t in test})
         test_ = homogeneity_test([[r["answer"] for r in by["jax"][p]] for p in pids], [[r["answer"] for r in by["vllm"].get(p, [])] for p in pids])
         per[str(s)] = {**test_, "pass_at_1_jax": float(np.mean([r["correct"] for p in pids for r in by["jax"][p]])),
                        "pass_at_1_vllm": float(np.mean([r["correct"] for p in pids for r in by["vllm"].get(p, [])])),
@@ -275,7 +278,7 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
         on_run = {"skipped": f"{run_dir} holds no finished lab run (python -m experiments run real_rlvr --quick writes one)"}
     else:
         print(f"vLLM on {'the first and last' if quick else 'every'} evaluated checkpoint of {run_dir}:")
-        on_run = vllm_on_run(run_dir, out_dir, ends_only=quick)
+        on_run = vllm_on_run(run_dir, out_dir, ends_only=quick, max_problems=QUICK_RUN_PROBLEMS if quick else None)
         which = f"checkpoints {on_run['steps']}" if quick else "every evaluated checkpoint"
         claims.append(Claim(f"vLLM sampled {which} of the lab run ({len(on_run['steps'])} checkpoints x "
                             f"{on_run['problems']} problems x {on_run['n']}) and real.logs read the records unchanged (0 rejected)",

@@ -575,7 +575,8 @@ ALLOWED_DIGITS = (r"(?<![\d.])(19[5-9]\d|20[0-3]\d)(?![\d.])",  # years
                   r"@\$?1(?![\d.])", r"\\(passk|majk)\{1\}",  # pass@1, maj@1, Pass@1
                   r"(?<![\d.])95\\%",  # the confidence level of every interval
                   r"\b(eqs?|Eqs?|Sec|Secs|Sect)\.(~|\s)?\d+(\.\d+)*((--|-|,\s?)\d+(\.\d+)*)*",  # a cited paper's equations, sections
-                  r"\bGSM8K\b", r"\bH100\b", r"\bH\d\b", r"\barXiv:\d{4}\.\d{4,5}\b")  # named things; hypothesis labels H0-H3
+                  r"\bGSM8K\b", r"\bH100\b", r"\bH\d\b", r"\barXiv:\d{4}\.\d{4,5}\b",  # named things; hypothesis labels H0-H3
+                  r"\bQwen2\.5-Math\b")  # a tool's name
 
 
 def _strip_comments(tex: str) -> str:

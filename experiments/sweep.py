@@ -133,8 +133,9 @@ def _check_grid(epsilons, temperatures, advantages, n_seeds):
 
 def run_sweep(epsilons, temperatures, advantages, n_seeds: int, *, n_steps: int = 200, checkpoint_every: int = 10,
               n_problems: int = 256, batch_size: int | None = None, chunk: int = 0, out_path=None,
-              progress: bool = True, results_dir=None) -> dict:
+              progress: bool = True, results_dir=None, quick: bool | None = None) -> dict:
     """Run the grid; return the tidy table as {column: numpy array} (see the module doc for columns).
+    ``quick``: recorded in summary.json (True: the embedded quick grid; None: not said).
 
     With ``out_path`` also write it as Parquet (atomically) and ``summary.json`` beside it. The
     returned dict carries the table only; timings and claims go to summary.json.
@@ -224,7 +225,7 @@ def run_sweep(epsilons, temperatures, advantages, n_seeds: int, *, n_steps: int 
                        metrics=list(METRICS), columns=list(COLUMNS))
         out_path = Path(out_path)
         write_table(table, out_path)
-        _write_summary(out_path, claims, results_dir, setting=setting, table=str(out_path), rows=n_rows,
+        _write_summary(out_path, claims, results_dir, quick=quick, setting=setting, table=str(out_path), rows=n_rows,
                        seconds={"total": total, "per_advantage_incl_compile": timings})
         print(f"sweep: {n_cells} cells x {n_ckpt} checkpoints x {len(METRICS)} metrics = {n_rows} rows -> {out_path} "
               f"({total:.1f} s)")
@@ -297,7 +298,7 @@ def main(args: argparse.Namespace) -> int:
     run_sweep(pick(args.epsilon, "epsilons"), pick(args.temperature, "temperatures"), pick(args.advantage, "advantages"),
               pick(args.seeds, "n_seeds"), n_steps=pick(args.steps, "n_steps"),
               checkpoint_every=pick(args.checkpoint_every, "checkpoint_every"), n_problems=pick(args.problems, "n_problems"),
-              chunk=args.chunk, out_path=out, progress=not args.no_progress)
+              chunk=args.chunk, out_path=out, progress=not args.no_progress, quick=args.quick)
     import json
 
     summary = json.loads((out.parent / "summary.json").read_text()) if (out.parent / "summary.json").exists() else None
@@ -314,6 +315,6 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
     out = rd / NAME / "sweep.parquet"
     run_sweep(base["epsilons"], base["temperatures"], base["advantages"], base["n_seeds"], n_steps=base["n_steps"],
               checkpoint_every=base["checkpoint_every"], n_problems=base["n_problems"], out_path=out, results_dir=rd,
-              progress=False)
+              progress=False, quick=quick)
     return json.loads((rd / NAME / "summary.json").read_text())
 
