@@ -68,7 +68,16 @@ from real.logs.formats.lm_eval_harness import LmEvalImport
 from real.logs.formats.mapped import check_mapping, our_names
 from real.logs.formats.records import read_records
 from real.logs.formats.verl import VerlImport
-from real.logs.schema import REQUIRED, ImportReport, NoRecordsError, batches_to_counts, distinct_temperatures, temperature_label
+from real.logs.schema import (
+    REQUIRED,
+    ImportReport,
+    NoRecordsError,
+    all_rejected_error,
+    batches_to_counts,
+    distinct_temperatures,
+    finish_report,
+    temperature_label,
+)
 from real.logs.table import CountsTable
 
 __all__ = ["ALIASES", "FORMATS", "LEVELS", "detect_format", "load_counts", "load_counts_by_temperature", "load_splits"]
@@ -298,15 +307,8 @@ def _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, ver
             tables = _load_samples(kinds, report, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast,
                                    by_temperature, tool_args)
     except NoRecordsError as e:
-        report.sort()
-        raise NoRecordsError(f"no valid rows in {', '.join(map(str, kinds))}: {report.rows_read} read, all rejected "
-                             f"({report.reasons()}); first: "
-                             + "; ".join(f"{r.file}:{r.line}: {r.reason}" for r in report.rejected[:3]), report) from e
-    report.sort()
-    if report.rows_read != report.rows_accepted + report.n_rejected:  # pragma: no cover - an accounting bug
-        raise RuntimeError(f"import report does not add up: {report.rows_read} read != {report.rows_accepted} accepted "
-                           f"+ {report.n_rejected} rejected")
-    return tables, report
+        raise all_rejected_error(report, kinds) from e
+    return tables, finish_report(report)
 
 
 def _load_samples(kinds: dict, report: ImportReport, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold,

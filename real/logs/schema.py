@@ -782,13 +782,36 @@ def _assemble(cell, ncell, cell_run, run_lab, cell_ck, ck_lab, cell_pid, pid_lab
     out_of_cell = np.full(ncell, -1, np.int64)
     out_of_cell[used] = g_to_c[ginv] * P + p_dense[cell_pid[used]]
     oc = out_of_cell[cell]
-    n_samples = np.bincount(oc, minlength=C * P)
-    null = ans_c < 0
-    n_null = np.bincount(oc[null], minlength=C * P)
-    n_correct = np.bincount(oc[correct], minlength=C * P)
-    wrong = ~null & ~correct
+    return table_from_cell_rows(oc, ans_c, correct, C, P, ans_lab, labels, steps, tuple(pid_lab[i] for i in p_present.tolist()))
+
+
+def table_from_cell_rows(oc: np.ndarray, ans: np.ndarray, correct: np.ndarray, C: int, P: int, ans_lab, labels, steps,
+                         problem_ids, weight: np.ndarray | None = None) -> CountsTable:
+    """The CountsTable of accepted rows already placed in their output cells (rule 6 of this module's docstring).
+
+    ``oc[i]``: row i's cell, checkpoint-major (c * P + p); ``ans[i]``: its answer's index into ``ans_lab`` (< 0 =
+    null, abstains); ``correct[i]``: its verdict; ``weight[i]``: how many identical rows it stands for (None: 1 each;
+    the streaming importer passes aggregated groups). Per cell: slot 0 counts correct samples, then the distinct wrong
+    answers by count (most first), ties by answer string. Shared by ``batches_to_counts`` and
+    ``real.logs.streaming``, so both build the same table from the same rows."""
+    n = C * P
+    if weight is None:
+        n_samples = np.bincount(oc, minlength=n)
+        n_null = np.bincount(oc[ans < 0], minlength=n)
+        n_correct = np.bincount(oc[correct], minlength=n)
+    else:
+        weight = np.asarray(weight, np.int64)
+        n_samples = np.bincount(oc, weights=weight, minlength=n).astype(np.int64)
+        n_null = np.bincount(oc[ans < 0], weights=weight[ans < 0], minlength=n).astype(np.int64)
+        n_correct = np.bincount(oc[correct], weights=weight[correct], minlength=n).astype(np.int64)
+    wrong = (ans >= 0) & ~correct
     na = max(len(ans_lab), 1)
-    upk, cnt = _uniq(oc[wrong] * na + ans_c[wrong])
+    key = oc[wrong] * na + ans[wrong]
+    if weight is None:
+        upk, cnt = _uniq(key)
+    else:
+        upk, inv = np.unique(key, return_inverse=True)
+        cnt = np.bincount(inv.reshape(-1), weights=weight[wrong], minlength=upk.size).astype(np.int64)
     p_cell, p_ans = upk // na, upk % na
     str_rank = np.zeros(na, np.int64)
     str_rank[sorted(range(len(ans_lab)), key=ans_lab.__getitem__)] = np.arange(len(ans_lab))
@@ -797,13 +820,47 @@ def _assemble(cell, ncell, cell_run, run_lab, cell_ck, ck_lab, cell_pid, pid_lab
     starts = np.flatnonzero(np.r_[True, p_cell[1:] != p_cell[:-1]]) if p_cell.size else np.zeros(0, np.int64)
     rank = np.arange(p_cell.size) - np.repeat(starts, np.diff(np.r_[starts, p_cell.size]))
     width = 1 + (int(rank.max()) + 1 if rank.size else 0)
-    ac = np.zeros((C * P, width), np.int64)
+    ac = np.zeros((n, width), np.int64)
     ac[:, 0] = n_correct
-    wa = np.full((C * P, width - 1), None, dtype=object)
+    wa = np.full((n, width - 1), None, dtype=object)
     if rank.size:
         ac[p_cell, 1 + rank] = cnt
         lab_arr = np.empty(len(ans_lab), dtype=object)
         lab_arr[:] = ans_lab
         wa[p_cell, rank] = lab_arr[p_ans]
-    return CountsTable(tuple(labels), steps, tuple(pid_lab[i] for i in p_present.tolist()), n_samples.reshape(C, P),
-                       n_correct.reshape(C, P), ac.reshape(C, P, width), n_null.reshape(C, P), wa.reshape(C, P, width - 1))
+    return CountsTable(tuple(labels), steps, tuple(problem_ids), n_samples.reshape(C, P), n_correct.reshape(C, P),
+                       ac.reshape(C, P, width), n_null.reshape(C, P), wa.reshape(C, P, width - 1))
+
+
+def all_rejected_error(report: ImportReport, files) -> NoRecordsError:
+    """The error of an import in which every row was rejected: the files, the counts by reason and the first three
+    rejections (file:line: reason); the report (sorted) travels with it."""
+    report.sort()
+    return NoRecordsError(f"no valid rows in {', '.join(map(str, files))}: {report.rows_read} read, all rejected "
+                          f"({report.reasons()}); first: "
+                          + "; ".join(f"{r.file}:{r.line}: {r.reason}" for r in report.rejected[:3]), report)
+
+
+def finish_report(report: ImportReport) -> ImportReport:
+    """Sort an import's report and check its accounting: rows read = accepted + rejected (RuntimeError otherwise)."""
+    report.sort()
+    if report.rows_read != report.rows_accepted + report.n_rejected:  # pragma: no cover - an accounting bug
+        raise RuntimeError(f"import report does not add up: {report.rows_read} read != {report.rows_accepted} accepted "
+                           f"+ {report.n_rejected} rejected")
+    return report
+
+
+def records_batch(numbered, path, report: ImportReport, to_record) -> Batch:
+    """One file's sample records from ``(line or row number, object)`` pairs: each object becomes a record through
+    ``to_record`` (a ``RowError`` rejects it with file, number and reason) and is then validated (``validate_record``);
+    every pair counts as one row read."""
+    cols = Columns()
+    for no, obj in numbered:
+        report.rows_read += 1
+        try:
+            record = to_record(obj)
+        except RowError as e:
+            report.reject(path, no, str(e))
+            continue
+        validate_record(record, str(path), no, report, cols)
+    return cols.to_batch(str(path))

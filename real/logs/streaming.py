@@ -61,9 +61,12 @@ from real.logs.schema import (
     Columns,
     ImportReport,
     NoRecordsError,
+    all_rejected_error,
     arrow_types_ok,
     batch_from_arrow,
     checkpoint_order,
+    finish_report,
+    table_from_cell_rows,
     temperature_label,
     validate_record,
 )
@@ -166,15 +169,8 @@ def _stream(paths, by_temperature: bool, format, mapping, equivalence, fast, bat
     try:
         tables = _Aggregation(report, [str(f) for f in files], int(dense_width), by_temperature).run(reader, todo)
     except NoRecordsError as e:
-        report.sort()
-        raise NoRecordsError(f"no valid rows in {', '.join(str(f) for _, f in todo)}: {report.rows_read} read, all rejected "
-                             f"({report.reasons()}); first: "
-                             + "; ".join(f"{r.file}:{r.line}: {r.reason}" for r in report.rejected[:3]), report) from e
-    report.sort()
-    if report.rows_read != report.rows_accepted + report.n_rejected:  # pragma: no cover - an accounting bug
-        raise RuntimeError(f"import report does not add up: {report.rows_read} read != {report.rows_accepted} accepted "
-                           f"+ {report.n_rejected} rejected")
-    return tables, report
+        raise all_rejected_error(report, [f for _, f in todo]) from e
+    return tables, finish_report(report)
 
 
 # ------------------------------------------------------------------------------------------ reading batches
@@ -683,32 +679,6 @@ class _Aggregation:
         out_of_cell = np.full(ncell, -1, np.int64)
         out_of_cell[used] = g_to_c[ginv] * P + p_dense[c_pid]
         oc = out_of_cell[cell]
-        n_samples = np.zeros(C * P, np.int64)
-        np.add.at(n_samples, oc, count)
-        null = ans < 0
-        n_null = np.zeros(C * P, np.int64)
-        np.add.at(n_null, oc[null], count[null])
-        n_correct = np.zeros(C * P, np.int64)
-        np.add.at(n_correct, oc[correct], count[correct])
-        wrong = ~null & ~correct
-        p_cell, p_ans, cnt = oc[wrong], ans[wrong], count[wrong]
-        al = self.lab["answer"].labels
-        na = max(len(al), 1)
-        str_rank = np.zeros(na, np.int64)
-        str_rank[sorted(range(len(al)), key=al.__getitem__)] = np.arange(len(al))
-        o = np.lexsort((str_rank[p_ans], -cnt, p_cell))
-        p_cell, p_ans, cnt = p_cell[o], p_ans[o], cnt[o]
-        starts = np.flatnonzero(np.r_[True, p_cell[1:] != p_cell[:-1]]) if p_cell.size else np.zeros(0, np.int64)
-        rank = np.arange(p_cell.size) - np.repeat(starts, np.diff(np.r_[starts, p_cell.size]))
-        width = 1 + (int(rank.max()) + 1 if rank.size else 0)
-        ac = np.zeros((C * P, width), np.int64)
-        ac[:, 0] = n_correct
-        wa = np.full((C * P, width - 1), None, dtype=object)
-        if rank.size:
-            ac[p_cell, 1 + rank] = cnt
-            lab_arr = np.empty(len(al), dtype=object)
-            lab_arr[:] = al
-            wa[p_cell, rank] = lab_arr[p_ans]
         pl = self.lab["problem_id"].labels
-        return CountsTable(tuple(labels), steps, tuple(pl[i] for i in p_present.tolist()), n_samples.reshape(C, P),
-                           n_correct.reshape(C, P), ac.reshape(C, P, width), n_null.reshape(C, P), wa.reshape(C, P, width - 1))
+        return table_from_cell_rows(oc, ans, correct, C, P, self.lab["answer"].labels, labels, steps,
+                                    [pl[i] for i in p_present.tolist()], weight=count)

@@ -52,7 +52,7 @@ from pathlib import Path
 
 from real.logs.formats.files import file_kind
 from real.logs.formats.mapped import renamer
-from real.logs.schema import Batch, Columns, ImportReport, RowError, as_answer, require_fields, validate_record
+from real.logs.schema import Batch, Columns, ImportReport, RowError, as_answer, records_batch, require_fields
 
 DETECT_FIELDS = ("step", "prompt", "completion")
 FIXED_COLUMNS = ("step", "prompt", "completion", "advantage")
@@ -180,15 +180,7 @@ class TrlCompletionsImport:
                                         "generate none (num_iterations > 1 or steps_per_generation > 1)")
             self.repeated += 1
             return cols.to_batch(str(path))
-        for no, obj in enumerate(rows, start=1):
-            report.rows_read += 1
-            try:
-                record = self._record(obj, col)
-            except RowError as e:
-                report.reject(path, no, str(e))
-                continue
-            validate_record(record, str(path), no, report, cols)
-        return cols.to_batch(str(path))
+        return records_batch(enumerate(rows, start=1), path, report, lambda obj: self._record(obj, col))
 
     def _repeat_of(self, rows: list, col: str, path: Path):
         """(file, step) of an earlier file with the same rows (prompt, completion, reward), else None (and remembers

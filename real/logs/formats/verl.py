@@ -34,7 +34,7 @@ from pathlib import Path
 
 from real.logs.formats.files import json_lines
 from real.logs.formats.mapped import renamed
-from real.logs.schema import Batch, Columns, ImportReport, RowError, label_field, require_fields, validate_record
+from real.logs.schema import Batch, ImportReport, RowError, label_field, records_batch, require_fields
 
 DETECT_FIELDS = ("input", "output", "score")
 NO_ANSWER = ("", "[INVALID]")  # what DAPO's reward writes as pred when it parsed no answer
@@ -59,16 +59,7 @@ class VerlImport:
 
     def read(self, path: Path, report: ImportReport, mapping=None) -> Batch:
         """The sample records of one file."""
-        cols = Columns()
-        for no, obj in renamed(json_lines(path, report), mapping):
-            report.rows_read += 1
-            try:
-                record = self._record(obj, path)
-            except RowError as e:
-                report.reject(path, no, str(e))
-                continue
-            validate_record(record, str(path), no, report, cols)
-        return cols.to_batch(str(path))
+        return records_batch(renamed(json_lines(path, report), mapping), path, report, lambda obj: self._record(obj, path))
 
     def _record(self, obj, path: Path) -> dict:
         """The sample record of one line; RowError when the line is malformed."""
