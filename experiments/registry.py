@@ -41,6 +41,6 @@ BENCHMARKS = {
     "trainers": (_lazy("bench_trainers"), "a GRPO step: our JAX trainer vs TRL's GRPOTrainer, same model and setting; exact maj@k vs verl bootstrap"),
     "real": (_lazy("bench_real"), "sample-log analysis at scale: 200 checkpoints x 500 problems x 64 samples from Parquet (import + every analysis); "
                                   "--scale: 10^8 records streamed, peak memory"),
-    "real_scale": (_lazy("bench_real", scale=True), "= bench real --scale: 10^8 sample records (quick 10^7) streamed into the counts table and "
+    "real-scale": (_lazy("bench_real", scale=True), "= bench real --scale: 10^8 sample records (quick 10^7) streamed into the counts table and "
                                                     "analysed; rows/s and peak memory against the in-memory import"),
 }
