@@ -389,7 +389,8 @@ def _arms_table(summary: dict | None) -> str:
         return _cell(v, "+.3f") + (f" [{_cell(c[0], '+.3f')}, {_cell(c[1], '+.3f')}]" if c else "")
 
     head = ["arm", "pass@1", r"$-$ base [95\% CI]", r"$-$ GRPO [95\% CI]", *big, f"SC gain@{K}", "disagree."]
-    rows = [r"\begin{tabular}{@{}l" + "r" + "ll" + "r" * (len(big) + 2) + "@{}}", r"\toprule", " & ".join(head) + r" \\", r"\midrule"]
+    rows = [r"\setlength{\tabcolsep}{3.5pt}% ten columns: narrower gaps keep the table inside the text width",
+            r"\begin{tabular}{@{}l" + "r" + "ll" + "r" * (len(big) + 2) + "@{}}", r"\toprule", " & ".join(head) + r" \\", r"\midrule"]
     for row in table:
         rows.append(" & ".join([rf"\texttt{{{latex_escape(str(row.get('arm')))}}}", _cell(row.get("pass@1"), ".3f"), ci(row, "pass@1 - base"),
                                 ci(row, "pass@1 - grpo"), *(_cell(row.get(b), ".3f") for b in big), _cell(row.get("sc_gain"), "+.3f"),
@@ -648,7 +649,7 @@ top partial nabla pm mp lceil rceil lfloor rfloor langle rangle lvert rvert vert
 title author date tableofcontents appendix bibliography bibliographystyle newpage clearpage noindent par smallskip medskip
 bigskip vspace hspace linewidth textwidth columnwidth small footnotesize scriptsize large Large normalsize hline toprule
 midrule bottomrule multicolumn newcommand renewcommand ensuremath IfFileExists fbox parbox makebox detokenize graphicspath
-setlength hypersetup leftmargin labelwidth itemsep abstract textbackslash S equiv iff implies Leftrightarrow Rightarrow
+setlength tabcolsep hypersetup leftmargin labelwidth itemsep abstract textbackslash S equiv iff implies Leftrightarrow Rightarrow
 rightarrow leftarrow mapsto ell forall exists neg land lor colon displaystyle textstyle phantom not prime circ bullet star
 ast dagger sqcup bigcup bigcap oplus otimes varnothing emptyset lvert rvert middle vspace enspace thinspace nobreak
 allowbreak linebreak pagebreak relax protect textendash textemdash textquotedblleft textquotedblright tiny huge LaTeX TeX
