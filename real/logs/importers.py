@@ -78,7 +78,7 @@ from real.logs.schema import (
     finish_report,
     temperature_label,
 )
-from real.logs.table import CountsTable
+from real.logs.table import CountsTable, tables_with_steps
 
 __all__ = ["ALIASES", "FORMATS", "LEVELS", "detect_format", "load_counts", "load_counts_by_temperature", "load_splits"]
 
@@ -253,14 +253,7 @@ def load_counts_by_temperature(paths, *, format: str = "auto", mapping: dict | N
         return stream_counts_by_temperature(paths, format=format, mapping=mapping, equivalence=equivalence, fast=fast, steps=steps)
     tables, report = _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast, True,
                              {"trl_reward": trl_reward, "trl_threshold": trl_threshold})
-    if steps is not None:
-        labels = {str(c) for t in tables.values() for c in t.checkpoints}
-        unknown = sorted(str(k) for k in steps if str(k) not in labels)
-        if unknown:
-            raise ValueError(f"steps: {', '.join(map(repr, unknown))} not among the checkpoints ({', '.join(sorted(labels)[:12])})")
-        tables = {t: tab.with_steps({k: v for k, v in steps.items() if str(k) in {str(c) for c in tab.checkpoints}})
-                  for t, tab in tables.items()}
-    return tables, report
+    return (tables if steps is None else tables_with_steps(tables, steps)), report
 
 
 def _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast,

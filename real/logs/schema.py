@@ -854,13 +854,23 @@ def records_batch(numbered, path, report: ImportReport, to_record) -> Batch:
     """One file's sample records from ``(line or row number, object)`` pairs: each object becomes a record through
     ``to_record`` (a ``RowError`` rejects it with file, number and reason) and is then validated (``validate_record``);
     every pair counts as one row read."""
+    return record_lists_batch(numbered, path, report, lambda no, obj: [to_record(obj)])
+
+
+def record_lists_batch(numbered, path, report: ImportReport, to_records) -> Batch:
+    """One file's sample records from ``(line or row number, object)`` pairs where an object may hold several samples
+    (a problem's n generations on one line): ``to_records(number, object)`` gives its records. A ``RowError`` rejects
+    the object with file, number and reason and counts it as one row read; otherwise each of its records counts as
+    one row read and is validated (``validate_record``)."""
     cols = Columns()
     for no, obj in numbered:
-        report.rows_read += 1
         try:
-            record = to_record(obj)
+            records = to_records(no, obj)
         except RowError as e:
+            report.rows_read += 1
             report.reject(path, no, str(e))
             continue
-        validate_record(record, str(path), no, report, cols)
+        report.rows_read += len(records)
+        for record in records:
+            validate_record(record, str(path), no, report, cols)
     return cols.to_batch(str(path))

@@ -70,7 +70,7 @@ from real.logs.schema import (
     temperature_label,
     validate_record,
 )
-from real.logs.table import CountsTable
+from real.logs.table import CountsTable, tables_with_steps
 
 __all__ = ["BATCH_ROWS", "BATCH_BYTES", "DENSE_WIDTH", "stream_counts", "stream_counts_by_temperature"]
 
@@ -121,14 +121,7 @@ def stream_counts_by_temperature(paths, *, format: str = "auto", mapping: dict |
     table and a note says so). ``steps``: applied to every table; a label that is a checkpoint of none of them is
     a ValueError."""
     tables, report = _stream(paths, True, format, mapping, equivalence, fast, batch_rows, batch_bytes, dense_width)
-    if steps is not None:
-        labels = {str(c) for t in tables.values() for c in t.checkpoints}
-        unknown = sorted(str(k) for k in steps if str(k) not in labels)
-        if unknown:
-            raise ValueError(f"steps: {', '.join(map(repr, unknown))} not among the checkpoints ({', '.join(sorted(labels)[:12])})")
-        tables = {t: tab.with_steps({k: v for k, v in steps.items() if str(k) in {str(c) for c in tab.checkpoints}})
-                  for t, tab in tables.items()}
-    return tables, report
+    return (tables if steps is None else tables_with_steps(tables, steps)), report
 
 
 def _stream(paths, by_temperature: bool, format, mapping, equivalence, fast, batch_rows, batch_bytes,

@@ -158,6 +158,18 @@ class CountsTable:
         )
 
 
+def tables_with_steps(tables: dict, steps: dict) -> dict:
+    """``{key: CountsTable}`` (one per temperature) with training steps given explicitly: each table takes the labels
+    of ``steps`` (label -> step, compared as strings) that are its checkpoints (:meth:`CountsTable.with_steps`).
+    ValueError naming the labels that are a checkpoint of none of the tables."""
+    labels = {str(c) for t in tables.values() for c in t.checkpoints}
+    unknown = sorted(str(k) for k in steps if str(k) not in labels)
+    if unknown:
+        raise ValueError(f"steps: {', '.join(map(repr, unknown))} not among the checkpoints ({', '.join(sorted(labels)[:12])})")
+    return {t: tab.with_steps({k: v for k, v in steps.items() if str(k) in {str(c) for c in tab.checkpoints}})
+            for t, tab in tables.items()}
+
+
 def from_answer_counts(checkpoints, problem_ids, counts, correct_answer, *, steps=None) -> CountsTable:
     """Build a table from per-cell dicts ``{answer string or None: count}`` and the correct answer.
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from real.logs.formats.files import file_kind
 from real.logs.formats.lm_eval_harness import target_answer
 from real.logs.formats.mapped import renamer
-from real.logs.schema import Batch, Columns, ImportReport, RowError, as_label, require_fields, validate_record
+from real.logs.schema import Batch, ImportReport, RowError, as_label, record_lists_batch, require_fields
 
 DETECT_FIELDS = ("doc", "model_response", "metric")
 _FILE_NAME = re.compile(r"^details_(?P<task>.+?)_(?P<date>\d{4}-\d{2}-\d{2}T[\d\-.:]+)$")
@@ -107,24 +107,18 @@ class LightevalImport:
         rows = read_rows(path)
         ck = str(checkpoint) if checkpoint is not None else default_checkpoint(path)
         rename = renamer(mapping)
-        cols = Columns()
-        for no, obj in enumerate(rows, start=1):
+
+        def records(no, obj):
             obj = rename(obj)
-            try:
-                doc, task, gold, answers = self._doc(obj, path)
-            except RowError as e:
-                report.rows_read += 1
-                report.reject(path, no, str(e))
-                continue
+            doc, task, gold, answers = self._doc(obj, path)
             reps = equivalence.group(answers, gold=gold) if equivalence is not None else answers
             verdicts = [r is not None and r == gold for r in reps]
             self._compare(obj.get("metric"), verdicts, path, no, doc)
-            report.rows_read += len(answers)
             pid = doc if not self.several_tasks else f"{task}/{doc}"
-            for j, (r, ok) in enumerate(zip(reps, verdicts)):
-                validate_record({"checkpoint": ck, "problem_id": pid, "sample_index": j, "answer": r, "correct": ok,
-                                 "gold": gold}, str(path), no, report, cols)
-        return cols.to_batch(str(path))
+            return [{"checkpoint": ck, "problem_id": pid, "sample_index": j, "answer": r, "correct": ok, "gold": gold}
+                    for j, (r, ok) in enumerate(zip(reps, verdicts))]
+
+        return record_lists_batch(enumerate(rows, start=1), path, report, records)
 
     def _doc(self, obj, path: Path) -> tuple:
         """(doc label, task, gold, answer per sample) of one row; RowError when the row is malformed."""

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from real.logs.formats.files import json_document
 from real.logs.formats.mapped import renamer
-from real.logs.schema import Batch, Columns, ImportReport, RowError, label_field, validate_record
+from real.logs.schema import Batch, ImportReport, RowError, label_field, record_lists_batch
 
 PREDICTION_FIELDS = ("origin_prompt", "prediction")
 VERDICT_FIELDS = ("correct", "is_correct", "cascade_correct")
@@ -92,63 +92,55 @@ class OpenCompassImport:
 
         ck = str(checkpoint) if checkpoint is not None else (path.parent.name or path.stem)
         rename = renamer(mapping)
-        cols = Columns()
         _, entries = json_document(path, report)
-        for line, key, obj in entries:
+
+        def records(line, entry):
+            key, obj = entry
             obj = rename(obj)
-            try:
-                if not isinstance(obj, dict):
-                    raise RowError(f"not an object: entry {key!r} is {type(obj).__name__}")
-                missing = [k for k in (*PREDICTION_FIELDS, "gold") if k not in obj]
-                if missing:
-                    raise RowError(f"missing field: {', '.join(missing)}")
-                preds = obj["prediction"] if isinstance(obj["prediction"], list) else [obj["prediction"]]
-                if not preds or not all(isinstance(p, str) for p in preds):
-                    raise RowError(f"wrong type: prediction must be a string or a list of strings, got {obj['prediction']!r:.80}")
-                gold = _answer_text(obj["gold"], "gold")
-                if gold is None:
-                    raise RowError("missing field: gold is empty")
-                gold = target_answer(gold)
-                prompt = json.dumps(obj["origin_prompt"], sort_keys=True, ensure_ascii=False, default=str)
-            except RowError as e:
-                report.rows_read += 1
-                report.reject(path, line, str(e))
-                continue
-            report.rows_read += len(preds)
+            if not isinstance(obj, dict):
+                raise RowError(f"not an object: entry {key!r} is {type(obj).__name__}")
+            missing = [k for k in (*PREDICTION_FIELDS, "gold") if k not in obj]
+            if missing:
+                raise RowError(f"missing field: {', '.join(missing)}")
+            preds = obj["prediction"] if isinstance(obj["prediction"], list) else [obj["prediction"]]
+            if not preds or not all(isinstance(p, str) for p in preds):
+                raise RowError(f"wrong type: prediction must be a string or a list of strings, got {obj['prediction']!r:.80}")
+            gold = _answer_text(obj["gold"], "gold")
+            if gold is None:
+                raise RowError("missing field: gold is empty")
+            gold = target_answer(gold)
+            prompt = json.dumps(obj["origin_prompt"], sort_keys=True, ensure_ascii=False, default=str)
             self.predictions += len(preds)
             pid = hashlib.sha1(prompt.encode("utf-8", "surrogatepass")).hexdigest()[:12]
             answers = [extract_answer(p) for p in preds]
             reps = equivalence.group(answers, gold=gold) if equivalence is not None else answers
+            out = []
             for a in reps:
                 idx = self.counters.get((ck, pid), 0)
                 self.counters[(ck, pid)] = idx + 1
-                validate_record({"checkpoint": ck, "problem_id": pid, "sample_index": idx, "answer": a,
-                                 "correct": a is not None and a == gold, "gold": gold}, str(path), line, report, cols)
-        return cols.to_batch(str(path))
+                out.append({"checkpoint": ck, "problem_id": pid, "sample_index": idx, "answer": a,
+                            "correct": a is not None and a == gold, "gold": gold})
+            return out
+
+        return record_lists_batch(((line, (key, obj)) for line, key, obj in entries), path, report, records)
 
     # ---------------------------------------------------------------- results
     def read_results(self, path: Path, report: ImportReport, mapping=None, checkpoint=None) -> Batch:
         """The sample records of one results file with details."""
         ck = str(checkpoint) if checkpoint is not None else (path.parent.name or path.stem)
         rename = renamer(mapping)
-        cols = Columns()
         _, entries = json_document(path, report, member="details")
-        for line, key, obj in entries:
-            if key == "type" and isinstance(obj, str):  # format_details' marker ("GEN"/"PPL"), not a sample
-                continue
-            obj = rename(obj)
-            try:
-                pid, samples = self._detail(obj, key)
-            except RowError as e:
-                report.rows_read += 1
-                report.reject(path, line, str(e))
-                continue
-            report.rows_read += len(samples)
+        # format_details' marker "type" ("GEN"/"PPL") is not a sample
+        details = ((line, (key, obj)) for line, key, obj in entries if not (key == "type" and isinstance(obj, str)))
+
+        def records(line, entry):
+            key, obj = entry
+            pid, samples = self._detail(rename(obj), key)
             self.results += len(samples)
-            for j, (a, ok, gold) in enumerate(samples):
-                validate_record({"checkpoint": ck, "problem_id": pid, "sample_index": j, "answer": a, "correct": ok,
-                                 "gold": gold}, str(path), line, report, cols)
-        return cols.to_batch(str(path))
+            return [{"checkpoint": ck, "problem_id": pid, "sample_index": j, "answer": a, "correct": ok, "gold": gold}
+                    for j, (a, ok, gold) in enumerate(samples)]
+
+        return record_lists_batch(details, path, report, records)
 
     def _detail(self, obj, key) -> tuple:
         """(problem id, [(answer, correct, gold)]) of one details entry; RowError when it is malformed."""

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from real.logs.formats.files import json_lines
 from real.logs.formats.mapped import renamed
-from real.logs.schema import Batch, Columns, ImportReport, RowError, label_field, require_fields, validate_record
+from real.logs.schema import Batch, ImportReport, RowError, label_field, record_lists_batch, require_fields
 
 DETECT_FIELDS = ("idx", "gt", "pred", "score")
 METRICS_FIELDS = ("acc", "num_samples", "num_scores")
@@ -73,22 +73,16 @@ class QwenMathImport:
         """The sample records of one file."""
         ck = str(checkpoint) if checkpoint is not None else default_checkpoint(path)
         prefix = data_name(path) if self.several else None
-        cols = Columns()
-        for no, obj in renamed(json_lines(path, report), mapping):
-            try:
-                pid, gold, preds, scores = self._line(obj)
-            except RowError as e:
-                report.rows_read += 1
-                report.reject(path, no, str(e))
-                continue
-            report.rows_read += len(preds)
+
+        def records(no, obj):
+            pid, gold, preds, scores = self._line(obj)
             self.samples += len(preds)
+            self.empty_pred += sum(p is None for p in preds)
             pid = pid if prefix is None else f"{prefix}/{pid}"
-            for j, (p, ok) in enumerate(zip(preds, scores)):
-                self.empty_pred += p is None
-                validate_record({"checkpoint": ck, "problem_id": pid, "sample_index": j, "answer": p, "correct": ok,
-                                 "gold": gold}, str(path), no, report, cols)
-        return cols.to_batch(str(path))
+            return [{"checkpoint": ck, "problem_id": pid, "sample_index": j, "answer": p, "correct": ok, "gold": gold}
+                    for j, (p, ok) in enumerate(zip(preds, scores))]
+
+        return record_lists_batch(renamed(json_lines(path, report), mapping), path, report, records)
 
     @staticmethod
     def _line(obj) -> tuple:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from real.logs.formats.files import file_kind, json_lines
 from real.logs.formats.mapped import renamed
-from real.logs.schema import Batch, Columns, ImportReport, RowError, require_fields, validate_record
+from real.logs.schema import Batch, ImportReport, RowError, record_lists_batch, require_fields
 
 DETECT_FIELDS = ("responses", "reward_model")
 
@@ -60,22 +60,16 @@ class VerlGenerationImport:
 
         ck = str(checkpoint) if checkpoint is not None else path.stem
         rows = parquet_rows(path) if file_kind(path) == "parquet" else json_lines(path, report)
-        cols = Columns()
-        for no, obj in renamed(rows, mapping):
-            try:
-                pid, gold, responses = self._row(obj, no)
-            except RowError as e:
-                report.rows_read += 1
-                report.reject(path, no, str(e))
-                continue
-            report.rows_read += len(responses)
+
+        def records(no, obj):
+            pid, gold, responses = self._row(obj, no)
             self.prompts += 1
             answers = [extract_answer(r) for r in responses]
             reps = equivalence.group(answers, gold=gold) if equivalence is not None else answers
-            for j, a in enumerate(reps):
-                validate_record({"checkpoint": ck, "problem_id": pid, "sample_index": j, "answer": a,
-                                 "correct": a is not None and a == gold, "gold": gold}, str(path), no, report, cols)
-        return cols.to_batch(str(path))
+            return [{"checkpoint": ck, "problem_id": pid, "sample_index": j, "answer": a,
+                     "correct": a is not None and a == gold, "gold": gold} for j, a in enumerate(reps)]
+
+        return record_lists_batch(renamed(rows, mapping), path, report, records)
 
     def _row(self, obj, no: int) -> tuple:
         """(problem id, gold, responses) of one row; RowError when it is malformed."""
