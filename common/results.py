@@ -12,11 +12,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from common.atomic import atomic_write_json
 
 RESULTS_DIR = Path(os.environ.get("RLVR_RESULTS", "results"))
 
-__all__ = ["RESULTS_DIR", "Claim", "write_summary"]
+__all__ = ["RESULTS_DIR", "Claim", "jsonable", "write_summary"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,24 @@ class Claim:
             return v if math.isfinite(v) else None
 
         return {"claim": self.claim, "holds": bool(self.holds), "value": clean(self.value), "threshold": clean(self.threshold)}
+
+
+def jsonable(x):
+    """``x`` with NumPy values made plain JSON: dict keys as strings, tuples and arrays as lists, NumPy bools,
+    integers and floats as Python ones, and non-finite floats as None (JSON has no NaN or infinity)."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return jsonable(x.tolist())
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    return x
 
 
 def write_summary(name: str, claims: list[Claim], results_dir=None, *, folder=None, **extra) -> Path:

@@ -72,7 +72,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.results import RESULTS_DIR, Claim, print_claims, write_summary
+from common.results import RESULTS_DIR, Claim, jsonable, print_claims, write_summary
 
 NAME = "bench-trainers"
 TARGET_RATIO = 3.0
@@ -712,7 +712,7 @@ def run(quick: bool = False, results_dir=None, seed: int = 0) -> dict:
                 extra["verl"] = v
                 claims += _verl_claims(v)
     extra["load_average_end"] = _load()
-    write_summary(NAME, claims, results_dir=results_dir, quick=quick, **_jsonable(extra))
+    write_summary(NAME, claims, results_dir=results_dir, quick=quick, **jsonable(extra))
     _print(extra, mode)
     print_claims(claims)
     return {"claims": [c.as_dict() for c in claims], **{k: extra[k] for k in ("grpo", "verl") if k in extra}}
@@ -764,18 +764,6 @@ def _load() -> list[float] | None:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
         return None
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return x
 
 
 def _print(extra: dict, mode: str) -> None:

@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 
 from common.atomic import atomic_write_bytes, atomic_write_text
 from common.figures import pyplot, save_figure
+from common.results import jsonable
 
 MAX_ROWS_SHOWN = 40  # checkpoints listed in the report's key-number table (all are in the CSV)
 MAX_FLAGGED_SHOWN = 30
@@ -485,22 +486,6 @@ def _training_section(doc: _Doc, tr: dict) -> None:
         doc.p("No metric could be compared (it needs event and non-event windows, at least 3 windows in all).")
 
 
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    return x
-
-
 def token_position_figure(rows: list[dict], path: Path) -> str | None:
     """Token entropy and branching factor over relative position in the response, one line per checkpoint
     (rows: ``checkpoint``, ``relative_position``, ``token_entropy``, ``branching_factor``, e.g. the lab's
@@ -862,14 +847,14 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
         cap = protocol_figure(prot, fig_dir / "protocol.png")
         figs.append(("protocol.png", cap))
         written["figures"].append(str(fig_dir / "protocol.png"))
-        atomic_write_text(out / "protocol.json", json.dumps(_jsonable(
+        atomic_write_text(out / "protocol.json", json.dumps(jsonable(
             {key: prot[key] for key in ("temperatures", "K", "ks", "checkpoints", "steps", "splits", "n_per_split", "definitions",
                                         "notes", "summary_rows", "rows")}), indent=1) + "\n")
         written["protocol_json"] = str(out / "protocol.json")
     sp = results.get("splits")
     if isinstance(sp, dict) and "rows" in sp:
         _splits_section(doc, sp, results)
-        atomic_write_text(out / "splits.json", json.dumps(_jsonable(
+        atomic_write_text(out / "splits.json", json.dumps(jsonable(
             {key: sp[key] for key in ("names", "n_per_split", "counts", "K", "ks", "coverage", "note", "rows")}), indent=1) + "\n")
         written["splits_json"] = str(out / "splits.json")
 
@@ -879,7 +864,7 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
         import_report = _import_section(doc, import_report)
     if training:
         _training_section(doc, training)
-        atomic_write_text(out / "event_study.json", json.dumps(_jsonable(
+        atomic_write_text(out / "event_study.json", json.dumps(jsonable(
             {"run": training["run"], "windows": training["windows"], **training["event_study"]}), indent=1) + "\n")
         written["event_study_json"] = str(out / "event_study.json")
 
@@ -915,8 +900,8 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
         summary["protocol"] = prot["summary_rows"]
     if isinstance(sp, dict) and "rows" in sp:
         summary["splits"] = {"names": sp["names"], "n_per_split": sp["n_per_split"]}
-    atomic_write_text(out / "summary.json", json.dumps(_jsonable(summary), indent=1) + "\n")
-    atomic_write_text(out / "negative_sc.json", json.dumps(_jsonable(flagged), indent=1) + "\n")
+    atomic_write_text(out / "summary.json", json.dumps(jsonable(summary), indent=1) + "\n")
+    atomic_write_text(out / "negative_sc.json", json.dumps(jsonable(flagged), indent=1) + "\n")
     cov_doc = {"available": False, "reason": cov.get("reason")} if not cov.get("available") else {
         key: cov[key] for key in ("k", "K", "n_problems", "solved_fraction", "solved_fraction_soft", "rotation", "rotation_soft",
                                   "retention", "acquisition", "loss", "retention_soft", "acquisition_soft", "loss_soft",
@@ -924,7 +909,7 @@ def write_report(results: dict, out_dir, *, title: str = "RLVR checkpoint analys
     if cov.get("available"):
         cov_doc["unsolvable"] = {name: cov["unsolvable"][name] for name in ("full_budget", "equal_k")}
         cov_doc["checkpoints"] = [str(c) for c in results["checkpoints"]]
-    atomic_write_text(out / "coverage.json", json.dumps(_jsonable(cov_doc), indent=1) + "\n")
+    atomic_write_text(out / "coverage.json", json.dumps(jsonable(cov_doc), indent=1) + "\n")
     atomic_write_text(out / "report.md", "\n".join(doc.md) + "\n")
     atomic_write_text(out / "report.html", doc.render_html(title))
     written.update(report_md=str(out / "report.md"), report_html=str(out / "report.html"), summary_json=str(out / "summary.json"),

@@ -22,3 +22,17 @@ def test_summary_schema(tmp_path):
 def test_format_claim():
     assert format_claim(Claim("x is small", True, 0.123456, 1.0)) == "[ok] x is small: 0.1235 (threshold 1)"
     assert format_claim({"claim": "y", "holds": False, "value": None, "threshold": None}) == "[NO] y: n/a"
+
+
+def test_jsonable_makes_numpy_values_plain_json():
+    import json
+
+    import numpy as np
+
+    from common.results import jsonable
+
+    x = {1: np.array([1.5, np.nan]), "t": (np.int64(3), np.bool_(True)), "f": np.float32(0.25), "inf": float("inf"), "s": "a"}
+    out = jsonable(x)
+    assert out == {"1": [1.5, None], "t": [3, True], "f": 0.25, "inf": None, "s": "a"}
+    assert type(out["t"][0]) is int and type(out["t"][1]) is bool and type(out["f"]) is float
+    json.dumps(out, allow_nan=False)  # strict JSON: raises on a NaN or infinity left behind
