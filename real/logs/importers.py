@@ -60,7 +60,7 @@ from pathlib import Path
 
 import numpy as np
 
-from real.logs.formats import evalscope, lighteval, opencompass, qwen_math, trl_completions, verl_generation  # tool outputs (issue 15)
+from real.logs.formats import evalscope, lighteval, opencompass, qwen_math, trl_completions, verl_generation
 from real.logs.formats.answer_counts import load_answer_counts
 from real.logs.formats.binary_counts import load_binary_counts
 from real.logs.formats.files import expand_paths, is_empty, peek_fields
@@ -82,22 +82,18 @@ from real.logs.table import CountsTable, tables_with_steps
 
 __all__ = ["ALIASES", "FORMATS", "LEVELS", "detect_format", "load_counts", "load_counts_by_temperature", "load_splits"]
 
-FORMATS = ("auto", "records", "generic", "counts", "binary", "lm-eval", "verl")
-ALIASES = {"answer_counts": "counts", "lm_eval": "lm-eval", "lmeval": "lm-eval", "correctness": "binary"}
-LEVELS = {"records": "samples", "generic": "samples", "lm-eval": "samples", "verl": "samples",
-          "counts": "counts", "binary": "binary"}  # files of one import must share a level
-
-# --- tool outputs (issue 15: verl generation, Qwen2.5-Math, OpenCompass, lighteval, evalscope, TRL) ------------
+# the tools' own outputs (verl generation, Qwen2.5-Math, OpenCompass, lighteval, evalscope, TRL), read by _ToolImports
 TOOL_FORMATS = ("verl-generation", "qwen-math", "opencompass-predictions", "opencompass-results", "lighteval", "evalscope",
                 "trl-completions")
-FORMATS = FORMATS + TOOL_FORMATS
-ALIASES.update({"verl_generation": "verl-generation", "main_generation": "verl-generation", "qwen_math": "qwen-math",
-                "qwen2.5-math": "qwen-math", "opencompass_predictions": "opencompass-predictions",
-                "opencompass_results": "opencompass-results", "lighteval_details": "lighteval", "evalscope_reviews": "evalscope",
-                "trl_completions": "trl-completions", "trl": "trl-completions"})
-LEVELS.update({k: "samples" for k in TOOL_FORMATS})
-LEVELS["qwen-math-metrics"] = "summary"  # found by detection only: skipped with a note
-# --- end tool outputs ------------------------------------------------------------------------------------------
+FORMATS = ("auto", "records", "generic", "counts", "binary", "lm-eval", "verl", *TOOL_FORMATS)
+ALIASES = {"answer_counts": "counts", "lm_eval": "lm-eval", "lmeval": "lm-eval", "correctness": "binary",
+           "verl_generation": "verl-generation", "main_generation": "verl-generation", "qwen_math": "qwen-math",
+           "qwen2.5-math": "qwen-math", "opencompass_predictions": "opencompass-predictions",
+           "opencompass_results": "opencompass-results", "lighteval_details": "lighteval", "evalscope_reviews": "evalscope",
+           "trl_completions": "trl-completions", "trl": "trl-completions"}
+LEVELS = {"records": "samples", "generic": "samples", "lm-eval": "samples", "verl": "samples",
+          **{k: "samples" for k in TOOL_FORMATS}, "counts": "counts", "binary": "binary",
+          "qwen-math-metrics": "summary"}  # files of one import must share a level; a summary is found by detection only
 
 
 def _has(*fields):
@@ -110,7 +106,6 @@ DETECTION = [
     ("counts", "answer_counts (and problem_id, gold)", _has("answer_counts")),
     ("lm-eval", "doc_id, resps (and target, filtered_resps, filter)", _has("doc_id", "resps")),
     ("verl", "input, output, score (and gts, step, acc, pred)", _has("input", "output", "score")),
-    # --- tool outputs (issue 15) ---
     ("verl-generation", "responses, reward_model.ground_truth (Parquet; and data_source, extra_info.index)",
      _has(*verl_generation.DETECT_FIELDS)),
     ("qwen-math", "idx, gt, pred (list), score (list)", _has(*qwen_math.DETECT_FIELDS)),
@@ -124,7 +119,6 @@ DETECTION = [
     ("evalscope", "index, sample_score (and target, messages: an evalscope review line)", _has(*evalscope.DETECT_FIELDS)),
     ("trl-completions", "step, prompt, completion (Parquet; and a column per reward function, advantage: TRL GRPOTrainer "
      "log_completions)", _has(*trl_completions.DETECT_FIELDS)),
-    # --- end tool outputs ---
     ("binary", "n_samples, n_correct, no sample_index (and problem_id, checkpoint)",
      lambda keys, raw: {"n_samples", "n_correct"} <= keys and "sample_index" not in keys),
     ("records", ", ".join(REQUIRED) + " (generic: the same under other names, with mapping=)", _has(*REQUIRED)),
@@ -225,7 +219,7 @@ def load_counts(paths, *, format: str = "auto", mapping: dict | None = None, che
 
         return stream_counts(paths, format=format, mapping=mapping, equivalence=equivalence, fast=fast, steps=steps)
     tables, report = _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast, False,
-                             {"trl_reward": trl_reward, "trl_threshold": trl_threshold})
+                             trl_reward, trl_threshold)
     table = tables[None]
     return (table if steps is None else table.with_steps(steps)), report
 
@@ -252,20 +246,19 @@ def load_counts_by_temperature(paths, *, format: str = "auto", mapping: dict | N
 
         return stream_counts_by_temperature(paths, format=format, mapping=mapping, equivalence=equivalence, fast=fast, steps=steps)
     tables, report = _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast, True,
-                             {"trl_reward": trl_reward, "trl_threshold": trl_threshold})
+                             trl_reward, trl_threshold)
     return (tables if steps is None else tables_with_steps(tables, steps)), report
 
 
 def _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast,
-            by_temperature: bool, tool_args: dict | None = None) -> tuple[dict, ImportReport]:
+            by_temperature: bool, trl_reward: str | None = None, trl_threshold: float = 0.0) -> tuple[dict, ImportReport]:
     fmt = ALIASES.get(format, format)
     if fmt not in FORMATS:
         raise ValueError(f"format: must be one of {', '.join(FORMATS)}, got {format!r}")
     check_mapping(mapping)
     if not isinstance(verl_threshold, (int, float)) or isinstance(verl_threshold, bool) or math.isnan(verl_threshold):
         raise ValueError(f"verl_threshold: must be a number, got {verl_threshold!r}")
-    tool_args = tool_args or {}
-    trl_completions.check_arguments(tool_args.get("trl_reward"), tool_args.get("trl_threshold", 0.0))  # tool outputs (issue 15)
+    trl_completions.check_arguments(trl_reward, trl_threshold)
     files = expand_paths(paths)
     report = ImportReport(files=[str(f) for f in files])
     kinds: dict = {}
@@ -275,7 +268,7 @@ def _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, ver
             report.notes.append(f"{f}: empty file (no data rows)")
             continue
         kinds[f] = detect_format(f, mapping) if fmt == "auto" else fmt
-    # --- tool outputs (issue 15): summary files beside the samples are noted and skipped ---
+    # summary files found beside the samples (Qwen2.5-Math's *_metrics.json) are noted and skipped
     for f in [f for f, k in kinds.items() if LEVELS[k] == "summary"]:
         del kinds[f]
         doc = qwen_math.is_metrics_file(f) or {}
@@ -283,7 +276,6 @@ def _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, ver
                             f"{doc.get('num_samples')!r} problems), not samples: skipped")
         if not kinds and not report.empty_files:
             raise ValueError(f"no sample data: {f} is a Qwen2.5-Math metrics summary; import the samples JSONL beside it")
-    # --- end tool outputs ---
     if not kinds:
         raise ValueError(f"no data: every input file is empty ({', '.join(map(str, files))})")
     levels = {LEVELS[k] for k in kinds.values()}
@@ -298,14 +290,14 @@ def _import(paths, format, mapping, checkpoint, equivalence, lm_eval_filter, ver
             tables = {None: load_binary_counts(kinds, report, mapping, checkpoint)}
         else:
             tables = _load_samples(kinds, report, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold, fast,
-                                   by_temperature, tool_args)
+                                   by_temperature, trl_reward, trl_threshold)
     except NoRecordsError as e:
         raise all_rejected_error(report, kinds) from e
     return tables, finish_report(report)
 
 
 def _load_samples(kinds: dict, report: ImportReport, mapping, checkpoint, equivalence, lm_eval_filter, verl_threshold,
-                  fast, by_temperature: bool = False, tool_args: dict | None = None) -> dict:
+                  fast, by_temperature: bool = False, trl_reward: str | None = None, trl_threshold: float = 0.0) -> dict:
     """Sample-level files (``kinds``: file -> format, in order) -> {None: one table} (or, ``by_temperature``,
     {T: table}): each file becomes a batch of sample records, in file order, and the batches are grouped
     together (so duplicates across files count)."""
@@ -326,7 +318,7 @@ def _load_samples(kinds: dict, report: ImportReport, mapping, checkpoint, equiva
 
     lm_eval = LmEvalImport([f for f, k in kinds.items() if k == "lm-eval"], lm_eval_filter)
     verl = VerlImport(verl_threshold)
-    tools = _ToolImports(kinds, **(tool_args or {}))
+    tools = _ToolImports(kinds, trl_reward, trl_threshold)
     core_eq = None
     try:
         for f, kind in kinds.items():
@@ -339,7 +331,7 @@ def _load_samples(kinds: dict, report: ImportReport, mapping, checkpoint, equiva
             elif kind == "verl":
                 batches.append(verl.read(f, report, mapping))
                 core_eq = get_eq()
-            elif kind in TOOL_FORMATS:  # --- tool outputs (issue 15)
+            elif kind in TOOL_FORMATS:
                 batches.append(tools.read(f, kind, report, mapping, checkpoint, get_eq))
                 if kind in ("verl-generation", "opencompass-predictions", "trl-completions"):  # answers we extracted: merge them
                     core_eq = get_eq()
@@ -354,7 +346,6 @@ def _load_samples(kinds: dict, report: ImportReport, mapping, checkpoint, equiva
             own_eq.close()
 
 
-# --- tool outputs (issue 15: verl generation, Qwen2.5-Math, OpenCompass, lighteval, evalscope, TRL) ------------
 class _ToolImports:
     """The readers of the tool-output formats for one import (each keeps the state its files share)."""
 
@@ -386,7 +377,6 @@ class _ToolImports:
         """The readers' import notes."""
         return (self.verl_generation.notes() + self.qwen_math.notes() + self.opencompass.notes() + self.lighteval.notes()
                 + self.evalscope.notes() + self.trl.notes())
-# --- end tool outputs ------------------------------------------------------------------------------------------
 
 
 def _tables_by_temperature(batches: list, report: ImportReport, equivalence) -> dict:
